@@ -1,0 +1,28 @@
+using System.Reflection;
+using CommandLine;
+
+namespace OnnxCoEvo.Cli.Commands;
+
+/// <summary>
+/// Every verb of the CLI. Verbs come in groups (`coevo model init`), which CommandLineParser does not nest by
+/// itself, so the first word picks the group and the rest is parsed against that group's verbs.
+/// Top-level verbs (`coevo doctor`) live in the group with an empty name.
+/// </summary>
+public static class CommandCatalog
+{
+    public sealed record VerbGroup(string Name, string Description, Type[] Verbs);
+
+    public static IReadOnlyList<VerbGroup> Groups { get; } =
+    [
+        new("", "top-level verbs", [typeof(DoctorCommand)]),
+        new("model", "create and inspect Hugging Face-format model directories", [typeof(ModelInitCommand), typeof(ModelInfoCommand)]),
+    ];
+
+    public static VerbGroup? FindGroup(string name) =>
+        Groups.FirstOrDefault(g => g.Name.Length > 0 && string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    public static string VerbName(Type verbType) => verbType.GetCustomAttribute<VerbAttribute>()?.Name
+        ?? throw new InvalidOperationException($"{verbType.Name} has no [Verb] attribute");
+
+    public static string VerbHelp(Type verbType) => verbType.GetCustomAttribute<VerbAttribute>()?.HelpText ?? "";
+}
