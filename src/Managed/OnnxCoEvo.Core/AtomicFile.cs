@@ -2,7 +2,7 @@ namespace OnnxCoEvo.Core;
 
 /// <summary>
 /// Writes a file so that readers see either the old content or the complete new content, never a torn one:
-/// write to a temporary sibling, flush to disk, then rename over the target (rename is atomic on POSIX).
+/// write to a temporary sibling, flush to disk, rename over the target (atomic on POSIX), then fsync the directory.
 /// </summary>
 public static class AtomicFile
 {
@@ -21,6 +21,8 @@ public static class AtomicFile
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
+            // The rename is durable only once the directory entry is: fsync the directory too.
+            DirectoryDurability.Flush(dir);
         }
         catch
         {

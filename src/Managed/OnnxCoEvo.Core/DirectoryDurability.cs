@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace OnnxCoEvo.Core.Trajectories;
+namespace OnnxCoEvo.Core;
 
 /// <summary>
 /// fsync of a directory, so that a file created in it survives a power loss (fsync of the file alone does not
