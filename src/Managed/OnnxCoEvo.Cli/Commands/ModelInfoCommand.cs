@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text.Json;
+using CommandLine;
+using OnnxCoEvo.Core.Models;
+using OnnxCoEvo.Core.SafeTensors;
+using Spectre.Console;
+
+namespace OnnxCoEvo.Cli.Commands;
+
+[Verb("info", HelpText = "Print a model directory's architecture, parameter count and bytes, and check its tensors.")]
+public sealed class ModelInfoCommand : ICliCommand
+{
+    [Value(0, MetaName = "DIR", Required = true, HelpText = "Hugging Face-format model directory.")]
+    public string Directory { get; set; } = "";
+
+    [Option("json", HelpText = "Print the report as JSON instead of a table.")]
+    public bool Json { get; set; }
+
+    public int Run()
+    {
+        ModelReport report = ModelInspector.Inspect(Directory);
+        if (Json)
+            System.Console.Out.WriteLine(ToJson(report));
+        else
+            WriteTable(report);
+        return report.IsValid ? 0 : 1;
+    }
+
+    private static void WriteTable(ModelReport r)
+    {
+        ModelConfig c = r.Config;
+        var table = new Table().Border(TableBorder.Rounded).HideHeaders().AddColumn("key").AddColumn("value");
+        void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
+        Row("directory", r.Directory);
+        Row("architecture", $"{c.ArchitectureClass} ({c.ModelType})");
+        Row("layers", c.NumHiddenLayers.ToString(CultureInfo.InvariantCulture));
+        Row("hidden / ffn", $"{c.HiddenSize} / {c.IntermediateSize}");
+        Row("heads / kv heads / head dim", $"{c.NumAttentionHeads} / {c.NumKeyValueHeads} / {c.HeadDim}");
+        Row("vocab", c.VocabSize.ToString(CultureInfo.InvariantCulture));
+        Row("context", c.MaxPositionEmbeddings.ToString(CultureInfo.InvariantCulture));
+        Row("rope", c.RopeScaling is { } rs
+            ? $"theta {c.RopeTheta:G}, {rs.RopeType} scaling x{rs.Factor:G} (orig {rs.OriginalMaxPositionEmbeddings})"
+            : $"theta {c.RopeTheta:G}");
+        Row("rms eps", c.RmsNormEps.ToString("G", CultureInfo.InvariantCulture));
+        Row("tied embeddings", c.TieWordEmbeddings ? "yes" : "no");
+        Row("qkv bias", c.HasQkvBias ? "yes" : "no");
+        Row("parameters", $"{c.ParameterCount:N0} ({FormatCount(c.ParameterCount)})");
+        Row("tensors in files", $"{r.TensorCount} ({r.FileElementCount:N0} elements)");
+        Row("weights on disk", $"{FormatBytes(r.WeightFileBytes)} in {r.WeightFiles.Count} file(s)");
+        foreach ((TensorDType dtype, long bytes) in r.BytesByDType.OrderByDescending(kv => kv.Value))
+            Row($"  {dtype.ToHeaderString()}", FormatBytes(bytes));
+        AnsiConsole.Write(table);
+
+        foreach (string name in r.UnexpectedTensors)
+            AnsiConsole.MarkupLine($"[yellow]note:[/] tensor not used by {Markup.Escape(c.ArchitectureClass)}: {Markup.Escape(name)}");
+        foreach (string problem in r.Problems)
+            AnsiConsole.MarkupLine($"[red]problem:[/] {Markup.Escape(problem)}");
+        AnsiConsole.MarkupLine(r.IsValid ? "[green]ok:[/] every tensor the architecture needs is present with the right shape"
+                                         : $"[red]{r.Problems.Count} problem(s)[/]");
+    }
+
+    private static string ToJson(ModelReport r)
+    {
+        ModelConfig c = r.Config;
+        var doc = new Dictionary<string, object?>
+        {
+            ["directory"] = r.Directory,
+            ["architecture"] = c.ArchitectureClass,
+            ["model_type"] = c.ModelType,
+            ["num_hidden_layers"] = c.NumHiddenLayers,
+            ["hidden_size"] = c.HiddenSize,
+            ["intermediate_size"] = c.IntermediateSize,
+            ["num_attention_heads"] = c.NumAttentionHeads,
+            ["num_key_value_heads"] = c.NumKeyValueHeads,
+            ["head_dim"] = c.HeadDim,
+            ["vocab_size"] = c.VocabSize,
+            ["parameters"] = c.ParameterCount,
+            ["file_elements"] = r.FileElementCount,
+            ["tensor_count"] = r.TensorCount,
+            ["weight_files"] = r.WeightFiles,
+            ["weight_bytes"] = r.WeightFileBytes,
+            ["bytes_by_dtype"] = r.BytesByDType.ToDictionary(kv => kv.Key.ToHeaderString(), kv => kv.Value),
+            ["unexpected_tensors"] = r.UnexpectedTensors,
+            ["problems"] = r.Problems,
+            ["valid"] = r.IsValid,
+        };
+        return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    internal static string FormatBytes(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
+        return u == 0 ? $"{bytes} B" : string.Create(CultureInfo.InvariantCulture, $"{v:0.##} {units[u]}");
+    }
+
+    internal static string FormatCount(long n) => n switch
+    {
+        >= 1_000_000_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e9:0.##}B"),
+        >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e6:0.##}M"),
+        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e3:0.##}K"),
+        _ => n.ToString(CultureInfo.InvariantCulture),
+    };
+}
