@@ -1,0 +1,144 @@
+// RMSNorm forward, fp32. Twin: src/Managed/OnnxCoEvo.Training/Cpu/RmsNorm.cs (same maths, same order of
+// operations: sum of squares in fp32, rstd = 1 / sqrt(sum / dim + eps), y = (x * rstd) * w).
+//
+// Layout: x, y [rows, dim] row-major (element (r, c) at r * dim + c); w [dim]; rstd [rows].
+//
+// Backward (the kernel that comes later; written here so forward and backward agree on what is saved):
+//   with g = dy * w (per element) and r = rstd[row],
+//   dx[c] = r * g[c] - x[c] * (r^3 / dim) * sum_k g[k] * x[k]
+//   dw[c] = sum over rows of dy[c] * x[c] * r
+//   (dr/dx_c = -r^3 * x_c / dim, since r = (mean(x^2) + eps)^(-1/2).)
+//
+// Two shapes of launch:
+//   - warp per row (dim <= 1024): 4 warps per block, each warp owns one row; reduction by warp shuffles only.
+//   - block per row (dim > 1024): 256 threads per row; warp shuffles, then the per-warp partials through shared
+//     memory, read back by every warp so each thread ends with the full sum (no second barrier).
+// Both read x twice (the second read hits L1/L2) and load float4 when dim % 4 == 0 and the pointers are 16-byte
+// aligned (always true for coevo_buffer starts), else scalar floats.
+
+#include "rmsnorm.h"
+
+#include <cstdint>
+
+namespace coevo::kernels {
+namespace {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kWarpRowsPerBlock = 4;     // warp-per-row kernel: 128 threads = 4 rows per block
+constexpr int kBlockThreads = 256;       // block-per-row kernel
+constexpr int kWarpPerRowMaxDim = 1024;  // up to 32 floats per lane
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(kFullMask, v, offset);
+    return v;
+}
+
+// Sum of x[i]^2 over the indices i = first, first + stride, ... of one row (in float4 units when Vec4).
+template <bool Vec4>
+__device__ __forceinline__ float partial_sum_squares(const float* __restrict__ xr, int dim, int first, int stride) {
+    float acc = 0.0f;
+    if constexpr (Vec4) {
+        const float4* x4 = reinterpret_cast<const float4*>(xr);
+        const int n4 = dim / 4;
+        for (int i = first; i < n4; i += stride) {
+            const float4 v = x4[i];
+            acc += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+        }
+    } else {
+        for (int i = first; i < dim; i += stride) {
+            const float v = xr[i];
+            acc += v * v;
+        }
+    }
+    return acc;
+}
+
+// y = (x * r) * w over the same index set as partial_sum_squares.
+template <bool Vec4>
+__device__ __forceinline__ void scale_row(const float* __restrict__ xr, const float* __restrict__ w,
+                                          float* __restrict__ yr, float r, int dim, int first, int stride) {
+    if constexpr (Vec4) {
+        const float4* x4 = reinterpret_cast<const float4*>(xr);
+        const float4* w4 = reinterpret_cast<const float4*>(w);
+        float4* y4 = reinterpret_cast<float4*>(yr);
+        const int n4 = dim / 4;
+        for (int i = first; i < n4; i += stride) {
+            const float4 v = x4[i];
+            const float4 g = w4[i];
+            y4[i] = make_float4(v.x * r * g.x, v.y * r * g.y, v.z * r * g.z, v.w * r * g.w);
+        }
+    } else {
+        for (int i = first; i < dim; i += stride) yr[i] = xr[i] * r * w[i];
+    }
+}
+
+__device__ __forceinline__ float inverse_rms(float sum_squares, int dim, float eps) {
+    // 1/sqrtf (IEEE-rounded sqrt and division under nvcc's defaults) rather than rsqrtf: one per row, and it
+    // matches the CPU twin's 1f / MathF.Sqrt bit for bit given the same sum.
+    return 1.0f / sqrtf(sum_squares / static_cast<float>(dim) + eps);
+}
+
+template <bool Vec4>
+__global__ void __launch_bounds__(kWarpRowsPerBlock * 32)
+    rmsnorm_forward_warp_per_row(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
+                                 float* __restrict__ rstd, int rows, int dim, float eps) {
+    const int lane = threadIdx.x & 31;
+    const int row = blockIdx.x * kWarpRowsPerBlock + (threadIdx.x >> 5);
+    if (row >= rows) return;  // whole warp leaves together; no block-level barrier follows
+    const size_t base = static_cast<size_t>(row) * static_cast<size_t>(dim);
+    const float* xr = x + base;
+    const float r = inverse_rms(warp_sum(partial_sum_squares<Vec4>(xr, dim, lane, 32)), dim, eps);
+    if (lane == 0) rstd[row] = r;
+    scale_row<Vec4>(xr, w, y + base, r, dim, lane, 32);
+}
+
+template <bool Vec4>
+__global__ void __launch_bounds__(kBlockThreads)
+    rmsnorm_forward_block_per_row(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ y,
+                                  float* __restrict__ rstd, int rows, int dim, float eps) {
+    constexpr int kWarps = kBlockThreads / 32;
+    __shared__ float warp_partials[kWarps];
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    const int row = blockIdx.x;  // grid = rows, so always in range
+    const size_t base = static_cast<size_t>(row) * static_cast<size_t>(dim);
+    const float* xr = x + base;
+
+    float s = warp_sum(partial_sum_squares<Vec4>(xr, dim, threadIdx.x, kBlockThreads));
+    if (lane == 0) warp_partials[warp] = s;
+    __syncthreads();
+    s = warp_sum(lane < kWarps ? warp_partials[lane] : 0.0f);  // every warp folds the partials: all see the total
+
+    const float r = inverse_rms(s, dim, eps);
+    if (threadIdx.x == 0) rstd[row] = r;
+    scale_row<Vec4>(xr, w, y + base, r, dim, threadIdx.x, kBlockThreads);
+}
+
+template <bool Vec4>
+void launch(const float* x, const float* w, float* y, float* rstd, int rows, int dim, float eps, cudaStream_t stream) {
+    if (dim <= kWarpPerRowMaxDim) {
+        const unsigned blocks = static_cast<unsigned>((rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock);
+        rmsnorm_forward_warp_per_row<Vec4><<<blocks, kWarpRowsPerBlock * 32, 0, stream>>>(x, w, y, rstd, rows, dim, eps);
+    } else {
+        rmsnorm_forward_block_per_row<Vec4><<<static_cast<unsigned>(rows), kBlockThreads, 0, stream>>>(x, w, y, rstd,
+                                                                                                  rows, dim, eps);
+    }
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
+
+}  // namespace
+
+cudaError_t rmsnorm_forward_f32(const float* x, const float* w, float* y, float* rstd, int rows, int dim, float eps,
+                                cudaStream_t stream) {
+    const bool vec4 = (dim % 4 == 0) && aligned16(x) && aligned16(w) && aligned16(y);
+    if (vec4) {
+        launch<true>(x, w, y, rstd, rows, dim, eps, stream);
+    } else {
+        launch<false>(x, w, y, rstd, rows, dim, eps, stream);
+    }
+    return cudaGetLastError();
+}
+
+}  // namespace coevo::kernels
