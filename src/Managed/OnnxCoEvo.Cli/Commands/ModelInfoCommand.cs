@@ -20,7 +20,7 @@ public sealed class ModelInfoCommand : ICliCommand
     {
         ModelReport report = ModelInspector.Inspect(Directory);
         if (Json)
-            System.Console.Out.WriteLine(ToJson(report));
+            Console.Out.WriteLine(ToJson(report));
         else
             WriteTable(report);
         return report.IsValid ? 0 : 1;

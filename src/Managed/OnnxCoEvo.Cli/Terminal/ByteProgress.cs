@@ -1,6 +1,6 @@
 using Spectre.Console;
 
-namespace OnnxCoEvo.Cli.Console;
+namespace OnnxCoEvo.Cli.Terminal;
 
 /// <summary>
 /// Runs long byte-counted work (writing weights, copying files) under a Spectre progress bar with transfer speed

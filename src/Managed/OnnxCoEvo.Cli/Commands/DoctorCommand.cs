@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+using CommandLine;
+using OnnxCoEvo.Cuda;
+using OnnxCoEvo.Onnx.Native;
+using Spectre.Console;
+
+namespace OnnxCoEvo.Cli.Commands;
+
+[Verb("doctor", HelpText = "Report what this machine offers: .NET, cores, the ONNX Runtime library, the CUDA backend.")]
+public sealed class DoctorCommand : ICliCommand
+{
+    public int Run()
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("component").AddColumn("status");
+        void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
+
+        Row("coevo", typeof(DoctorCommand).Assembly.GetName().Version?.ToString(3) ?? "unknown");
+        Row(".NET", $"{RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
+        Row("CPU cores", Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Row("SIMD", $"Vector256 {(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "yes" : "no")}, " +
+                    $"FMA {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "yes" : "no")}, " +
+                    $"AVX-512 {(System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "yes" : "no")}");
+
+        bool ortOk;
+        try
+        {
+            OrtLibrary ort = OrtLibrary.Default;
+            Row("ONNX Runtime", $"{ort.VersionString} (API {OrtLibrary.ApiVersion}) from {ort.Path}");
+            ortOk = true;
+        }
+        catch (OrtLoadException e)
+        {
+            Row("ONNX Runtime", $"unavailable: {e.Message}");
+            ortOk = false;
+        }
+
+        CudaAvailability cuda = CudaBackend.Probe();
+        Row("CUDA backend", cuda.Description);
+        if (cuda.BuildInfo is { } info)
+            Row("  native library", $"{info} ({cuda.LibraryPath})");
+        for (int i = 0; i < cuda.Devices.Count; i++)
+            Row($"  device {i}", cuda.Devices[i]);
+
+        AnsiConsole.Write(table);
+        // ONNX Runtime is required (inference, export); CUDA is optional (the CPU backend always works).
+        return ortOk ? 0 : 1;
+    }
+}
