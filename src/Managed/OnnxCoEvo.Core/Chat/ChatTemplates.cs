@@ -28,8 +28,7 @@ public static partial class ChatTemplates
     {
         if (chatTemplate is not null && chatTemplate.Contains(ChatMlTemplate.ImStart, StringComparison.Ordinal)) return ChatMlTemplate.TemplateName;
         if (chatTemplate is not null && chatTemplate.Contains(Llama3Template.StartHeader, StringComparison.Ordinal)) return Llama3Template.TemplateName;
-        string[] plainTokens = [PlainChatTemplate.Bos, PlainChatTemplate.System, PlainChatTemplate.User, PlainChatTemplate.Assistant, PlainChatTemplate.End];
-        var missing = plainTokens.Where(t => !tokenizer.TryGetId(t, out _)).ToArray();
+        var missing = PlainChatTemplate.RequiredTokens.Where(t => !tokenizer.TryGetId(t, out _)).ToArray();
         if (missing.Length == 0) return PlainChatTemplate.TemplateName;
         throw new InvalidOperationException(
             (chatTemplate is null ? "the tokenizer has no chat_template" : "the chat_template is neither ChatML (<|im_start|>) nor Llama-3 (<|start_header_id|>)")

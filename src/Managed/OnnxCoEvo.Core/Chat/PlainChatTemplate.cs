@@ -15,7 +15,7 @@ namespace OnnxCoEvo.Core.Chat;
 /// &lt;|end|&gt;. &lt;|pad|&gt; is in the tokenizer for batching but never rendered.
 /// </summary>
 public sealed class PlainChatTemplate(BpeTokenizer tokenizer, ChatTemplateOptions? options = null)
-    : PieceChatTemplate(TemplateName, tokenizer, [Bos, System, User, Assistant, End], End, options)
+    : PieceChatTemplate(TemplateName, tokenizer, RequiredTokens, End, options)
 {
     public const string TemplateName = "plain";
     public const string Pad = "<|pad|>";
@@ -24,6 +24,9 @@ public sealed class PlainChatTemplate(BpeTokenizer tokenizer, ChatTemplateOption
     public const string System = "<|system|>";
     public const string User = "<|user|>";
     public const string Assistant = "<|assistant|>";
+
+    /// <summary>The special tokens the format writes (and that detection looks for in a tokenizer).</summary>
+    public static IReadOnlyList<string> RequiredTokens { get; } = [Bos, System, User, Assistant, End];
 
     /// <summary>The tokenizer's special tokens in id order (pad = 0, bos = 1, end = 2, ...).</summary>
     public static IReadOnlyList<string> TokenizerSpecialTokens { get; } = [Pad, Bos, End, System, User, Assistant];

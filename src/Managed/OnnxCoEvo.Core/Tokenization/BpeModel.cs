@@ -51,6 +51,12 @@ internal sealed class BpeModel
 
     public IReadOnlyDictionary<string, int> Vocab => _tokenToId;
     public IReadOnlyList<BpeMerge> Merges { get; }
+
+    /// <summary>Merges as token pairs, built on first use (only saving and inspection need them).</summary>
+    public IReadOnlyList<(string Left, string Right)> MergeTokens =>
+        _mergeTokens ??= Merges.Select(m => (GetToken(m.Left)!, GetToken(m.Right)!)).ToArray();
+
+    private (string, string)[]? _mergeTokens;
     public bool IgnoreMerges { get; }
     public int? UnknownId { get; }
 

@@ -47,7 +47,6 @@ public sealed class BpeTokenizer
         _normalizedAll = new AddedTokenMatcher(addedTokens.Where(t => t.Normalized));
         _normalizedPlain = new AddedTokenMatcher(addedTokens.Where(t => t.Normalized && !t.Special));
         VocabSize = Math.Max(model.IdLimit, addedTokens.Count == 0 ? 0 : addedTokens.Max(t => t.Id) + 1);
-        Merges = model.Merges.Select(m => (model.GetToken(m.Left)!, model.GetToken(m.Right)!)).ToArray();
     }
 
     public IReadOnlyList<AddedToken> AddedTokens { get; }
@@ -61,7 +60,7 @@ public sealed class BpeTokenizer
     public IReadOnlyDictionary<string, int> Vocab => _model.Vocab;
 
     /// <summary>Merge rules in rank order, as token pairs.</summary>
-    public IReadOnlyList<(string Left, string Right)> Merges { get; }
+    public IReadOnlyList<(string Left, string Right)> Merges => _model.MergeTokens;
 
     public bool IgnoreMerges => _model.IgnoreMerges;
     public string? UnknownToken => _model.UnknownId is int id ? _model.GetToken(id) : null;

@@ -28,9 +28,9 @@ internal static class TokenizerJson
         var preTokenizer = ReadPreTokenizer(r, r.Required(root, "$", "pre_tokenizer"), "$.pre_tokenizer");
         if (!preTokenizer.HasByteLevel)
             throw r.Error("$.pre_tokenizer", "no ByteLevel step: only byte-level BPE tokenizers are supported");
-        var knownIds = new HashSet<int>(model.Vocab.Values.Concat(added.Select(a => a.Id)));
+        bool IsKnownId(int id) => model.GetToken(id) is not null || added.Any(a => a.Id == id);
         var postProcessor = JsonFieldReader.Optional(root, "post_processor") is { } p
-            ? ReadPostProcessor(r, p, "$.post_processor", knownIds)
+            ? ReadPostProcessor(r, p, "$.post_processor", IsKnownId)
             : null;
         var decoder = JsonFieldReader.Optional(root, "decoder") is { } d ? ReadDecoder(r, d, "$.decoder") : null;
         // truncation and padding configure batch encoding in Hugging Face; this toolkit pads and truncates itself.
@@ -182,7 +182,7 @@ internal static class TokenizerJson
         }
     }
 
-    private static PostProcessor ReadPostProcessor(JsonFieldReader r, JsonElement element, string path, HashSet<int> knownIds)
+    private static PostProcessor ReadPostProcessor(JsonFieldReader r, JsonElement element, string path, Func<int, bool> isKnownId)
     {
         r.Object(element, path);
         switch (r.RequiredString(element, path, "type"))
@@ -198,7 +198,7 @@ internal static class TokenizerJson
                     string entryPath = JsonFieldReader.Key(path + ".special_tokens", entry.Name);
                     r.Object(entry.Value, entryPath);
                     var ids = ReadList(r, entry.Value, entryPath, "ids", (rr, e, p) =>
-                        rr.Int32(e, p) is var id && knownIds.Contains(id) ? id : throw rr.Error(p, $"id {id} is not in the vocabulary"));
+                        rr.Int32(e, p) is var id && isKnownId(id) ? id : throw rr.Error(p, $"id {id} is not in the vocabulary"));
                     var tokens = ReadList(r, entry.Value, entryPath, "tokens", (rr, e, p) => rr.String(e, p));
                     specials.Add(new TemplateSpecialToken(r.RequiredString(entry.Value, entryPath, "id"), ids, tokens));
                 }
@@ -207,7 +207,7 @@ internal static class TokenizerJson
                 return new TemplatePostProcessor(single, pair, specials);
             case "Sequence":
                 return new SequencePostProcessor(ReadList(r, element, path, "processors",
-                    (rr, e, p) => ReadPostProcessor(rr, e, p, knownIds)));
+                    (rr, e, p) => ReadPostProcessor(rr, e, p, isKnownId)));
             case var other:
                 throw r.Error(path + ".type", $"unsupported post-processor '{other}' (supported: ByteLevel, TemplateProcessing, Sequence)");
         }
