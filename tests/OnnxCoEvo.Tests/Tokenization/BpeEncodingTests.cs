@@ -166,6 +166,16 @@ public class BpeEncodingTests
     }
 
     [Fact]
+    public void Nfc_normalizer_composes_decomposed_input_as_qwen2_expects()
+    {
+        // Needs ICU: with invariant globalization .NET's Normalize is a no-op and this would silently differ from HF.
+        Assert.True(NfcNormalizer.IsEffective);
+        var tokenizer = Load(normalizer: """{"type": "NFC"}""");
+        Assert.Equal(tokenizer.Encode("caf\u00e9"), tokenizer.Encode("cafe\u0301"));
+        Assert.NotEqual(Load().Encode("caf\u00e9"), Load().Encode("cafe\u0301"));
+    }
+
+    [Fact]
     public void Long_pre_tokens_encode_the_same_as_short_ones()
     {
         // Longer than the stack buffers and the cache limit: exercises the pooled path.

@@ -95,18 +95,3 @@ internal static class HandBuiltTokenizer
         string normalizer = "null") =>
         BpeTokenizer.FromJson(Json(ignoreMerges, newMergeForm, addedTokens, preTokenizer, postProcessor, normalizer));
 }
-
-/// <summary>A temporary directory removed when disposed.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "coevo-tok-" + Guid.NewGuid().ToString("N"));
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { /* best effort */ }
-    }
-}
