@@ -16,6 +16,7 @@ public static class CommandCatalog
     [
         new("", "top-level verbs", [typeof(DoctorCommand)]),
         new("model", "create and inspect Hugging Face-format model directories", [typeof(ModelInitCommand), typeof(ModelInfoCommand)]),
+        new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),
     ];
 
     public static VerbGroup? FindGroup(string name) =>
