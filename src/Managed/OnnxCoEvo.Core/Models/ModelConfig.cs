@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Models;
 
@@ -186,66 +187,67 @@ public sealed record ModelConfig
 
     public static ModelConfig Parse(ReadOnlyMemory<byte> utf8Json, string filePath = FileName)
     {
-        using JsonDocument document = SafeTensors.SafeTensorsHeader.ParseJson(filePath, utf8Json, firstByte: 0);
-        var root = new JsonObjectReader(filePath, "$", document.RootElement);
+        var source = new JsonSource(filePath) { Style = JsonStyle.Config };
+        using JsonDocument document = source.Parse(utf8Json, JsonSyntaxErrorFormat.FileByte);
+        LocatedJson root = source.Root(document).ExpectKind(JsonValueKind.Object);
 
-        string modelType = root.OptionalString("model_type") ?? throw root.Error("model_type", "missing required field");
+        string modelType = root.RequiredString("model_type");
         if (!SupportedModelTypes.Contains(modelType))
-            throw root.Error("model_type", $"unsupported model_type '{modelType}'; supported: {string.Join(", ", SupportedModelTypes)}");
+            throw root.FieldError("model_type", $"unsupported model_type '{modelType}'; supported: {string.Join(", ", SupportedModelTypes)}");
         if ((root.OptionalString("hidden_act") ?? "silu") is var activation and not "silu")
-            throw root.Error("hidden_act", $"'{activation}' is not supported; Llama-family models use silu (SwiGLU)");
-        if (root.OptionalBool("mlp_bias") == true)
-            throw root.Error("mlp_bias", "MLP biases are not supported");
-        if (modelType == Qwen2 && root.OptionalBool("use_sliding_window") == true)
-            throw root.Error("use_sliding_window", "Qwen2 sliding-window attention is not supported");
+            throw root.FieldError("hidden_act", $"'{activation}' is not supported; Llama-family models use silu (SwiGLU)");
+        if (root.OptionalBoolean("mlp_bias") == true)
+            throw root.FieldError("mlp_bias", "MLP biases are not supported");
+        if (modelType == Qwen2 && root.OptionalBoolean("use_sliding_window") == true)
+            throw root.FieldError("use_sliding_window", "Qwen2 sliding-window attention is not supported");
 
-        int hidden = root.RequiredInt("hidden_size");
-        int heads = root.RequiredInt("num_attention_heads");
-        int? headDim = root.OptionalInt("head_dim");
+        int hidden = root.RequiredInt32("hidden_size");
+        int heads = root.RequiredInt32("num_attention_heads");
+        int? headDim = root.OptionalInt32("head_dim");
         if (headDim is null && heads > 0 && hidden % heads != 0)
-            throw root.Error("head_dim", $"missing, and hidden_size {hidden} is not divisible by num_attention_heads {heads}");
+            throw root.FieldError("head_dim", $"missing, and hidden_size {hidden} is not divisible by num_attention_heads {heads}");
 
         // transformers v5 moves rope_theta and the scaling parameters into "rope_parameters".
-        JsonObjectReader? ropeParameters = root.OptionalObject("rope_parameters");
+        LocatedJson? ropeParameters = root.OptionalObject("rope_parameters");
         var config = new ModelConfig
         {
             ModelType = modelType,
             Architectures = root.StringList("architectures"),
             HiddenSize = hidden,
-            IntermediateSize = root.RequiredInt("intermediate_size"),
-            NumHiddenLayers = root.RequiredInt("num_hidden_layers"),
+            IntermediateSize = root.RequiredInt32("intermediate_size"),
+            NumHiddenLayers = root.RequiredInt32("num_hidden_layers"),
             NumAttentionHeads = heads,
-            NumKeyValueHeads = root.OptionalInt("num_key_value_heads") ?? heads,
+            NumKeyValueHeads = root.OptionalInt32("num_key_value_heads") ?? heads,
             HeadDim = headDim ?? (heads > 0 ? hidden / heads : 0),
-            VocabSize = root.RequiredInt("vocab_size"),
-            MaxPositionEmbeddings = root.RequiredInt("max_position_embeddings"),
+            VocabSize = root.RequiredInt32("vocab_size"),
+            MaxPositionEmbeddings = root.RequiredInt32("max_position_embeddings"),
             RopeTheta = root.OptionalDouble("rope_theta") ?? ropeParameters?.OptionalDouble("rope_theta") ?? 10000,
             RopeScaling = ParseRopeScaling(root.OptionalObject("rope_scaling") ?? ropeParameters),
             RmsNormEps = root.OptionalDouble("rms_norm_eps") ?? 1e-6,
-            TieWordEmbeddings = root.OptionalBool("tie_word_embeddings") ?? false,
-            AttentionBias = modelType == Llama && (root.OptionalBool("attention_bias") ?? false),
-            SlidingWindow = modelType == Mistral ? root.OptionalInt("sliding_window") : null,
-            BosTokenId = root.OptionalInt("bos_token_id"),
-            EosTokenIds = root.IntOrIntList("eos_token_id"),
+            TieWordEmbeddings = root.OptionalBoolean("tie_word_embeddings") ?? false,
+            AttentionBias = modelType == Llama && (root.OptionalBoolean("attention_bias") ?? false),
+            SlidingWindow = modelType == Mistral ? root.OptionalInt32("sliding_window") : null,
+            BosTokenId = root.OptionalInt32("bos_token_id"),
+            EosTokenIds = root.Int32OrList("eos_token_id"),
             TorchDType = root.OptionalString("torch_dtype") ?? root.OptionalString("dtype"),
             InitializerRange = root.OptionalDouble("initializer_range") ?? 0.02,
         };
         if (config.FindProblem() is (string field, string problem))
-            throw new DataFormatException(filePath, "$." + field, problem);
+            throw source.Error("$." + field, problem); // field may be dotted: "rope_scaling.factor"
         return config;
     }
 
-    private static RopeScaling? ParseRopeScaling(JsonObjectReader? scaling)
+    private static RopeScaling? ParseRopeScaling(LocatedJson? scaling)
     {
         if (scaling is not { } rope)
             return null;
-        string typeKey = rope.Find("rope_type") is not null ? "rope_type" : "type";
+        string typeKey = rope.Optional("rope_type") is not null ? "rope_type" : "type";
         string? type = rope.OptionalString(typeKey);
         if (type is null)
         {
-            return rope.Find("factor") is null
+            return rope.Optional("factor") is null
                 ? null // e.g. rope_parameters holding only rope_theta
-                : throw rope.Error("rope_type", "missing: a RoPE scaling with a factor must name its rope_type");
+                : throw rope.FieldError("rope_type", "missing: a RoPE scaling with a factor must name its rope_type");
         }
         switch (type)
         {
@@ -256,9 +258,9 @@ public sealed record ModelConfig
                     rope.RequiredDouble("factor"),
                     rope.RequiredDouble("low_freq_factor"),
                     rope.RequiredDouble("high_freq_factor"),
-                    rope.RequiredInt("original_max_position_embeddings"));
+                    rope.RequiredInt32("original_max_position_embeddings"));
             default:
-                throw rope.Error(typeKey, $"RoPE scaling type '{type}' is not supported; supported: default, {RopeScaling.Llama3}");
+                throw rope.FieldError(typeKey, $"RoPE scaling type '{type}' is not supported; supported: default, {RopeScaling.Llama3}");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.SafeTensors;
 
@@ -93,7 +94,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
 
     private static SortedDictionary<string, string> ReadWeightMap(string indexPath)
     {
-        using JsonDocument document = SafeTensorsHeader.ParseJson(indexPath, File.ReadAllBytes(indexPath), firstByte: 0);
+        using JsonDocument document = new JsonSource(indexPath).Parse(File.ReadAllBytes(indexPath), JsonSyntaxErrorFormat.FileByte);
         JsonElement root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             throw new DataFormatException(indexPath, "$", $"is a JSON {root.ValueKind}, expected an object");

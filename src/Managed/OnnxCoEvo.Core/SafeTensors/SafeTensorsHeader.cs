@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.SafeTensors;
 
@@ -21,7 +22,7 @@ internal static class SafeTensorsHeader
     public static List<TensorInfo> Parse(string filePath, ReadOnlyMemory<byte> json, long bufferLength, out Dictionary<string, string> metadata)
     {
         long bufferStart = 8 + json.Length;
-        using JsonDocument document = ParseJson(filePath, json, firstByte: 8);
+        using JsonDocument document = new JsonSource(filePath) { FirstByte = 8 }.Parse(json, JsonSyntaxErrorFormat.FileByte);
         JsonElement root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             throw new DataFormatException(filePath, "byte 8", $"header is a JSON {root.ValueKind}, expected an object");
@@ -41,22 +42,6 @@ internal static class SafeTensorsHeader
 
         ValidateLayout(filePath, tensors, bufferStart, bufferLength);
         return tensors;
-    }
-
-    /// <summary>Parses JSON, turning a syntax error into a <see cref="DataFormatException"/> at its file byte.</summary>
-    internal static JsonDocument ParseJson(string filePath, ReadOnlyMemory<byte> json, long firstByte)
-    {
-        try
-        {
-            return JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            string position = e.LineNumber is null or 0
-                ? $"byte {firstByte + (e.BytePositionInLine ?? 0)}"
-                : $"line {e.LineNumber + 1} byte-in-line {e.BytePositionInLine}";
-            throw new DataFormatException(filePath, position, $"not valid JSON: {e.Message}", e);
-        }
     }
 
     private static Dictionary<string, string> ParseMetadata(string filePath, JsonElement value)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Tokenization;
 
@@ -19,37 +20,32 @@ public sealed record TokenizerConfig(
     /// <summary>Reads tokenizer_config.json; token fields may be strings or {"content": ...} objects.</summary>
     public static TokenizerConfig Read(ReadOnlyMemory<byte> utf8, string filePath)
     {
-        var r = new JsonFieldReader(filePath);
-        using var doc = r.Parse(utf8);
-        var root = r.Object(doc.RootElement, "$");
+        using var doc = TokenizerJson.Parse(utf8, filePath, out LocatedJson root);
         return new TokenizerConfig(
-            ReadToken(r, root, "bos_token"),
-            ReadToken(r, root, "eos_token"),
-            ReadToken(r, root, "pad_token"),
-            ReadToken(r, root, "unk_token"),
-            ReadChatTemplate(r, root));
+            ReadToken(root, "bos_token"),
+            ReadToken(root, "eos_token"),
+            ReadToken(root, "pad_token"),
+            ReadToken(root, "unk_token"),
+            ReadChatTemplate(root));
     }
 
-    private static string? ReadToken(JsonFieldReader r, JsonElement root, string name)
+    private static string? ReadToken(LocatedJson root, string name)
     {
-        if (JsonFieldReader.Optional(root, name) is not { } value) return null;
-        string path = "$." + name;
-        return value.ValueKind == JsonValueKind.Object ? r.RequiredString(value, path, "content") : r.String(value, path);
+        if (root.Optional(name) is not { } value) return null;
+        return value.Kind == JsonValueKind.Object ? value.RequiredString("content") : value.GetString();
     }
 
     // chat_template is a string, or (older multi-template configs) a list of {name, template}; "default" wins.
-    private static string? ReadChatTemplate(JsonFieldReader r, JsonElement root)
+    private static string? ReadChatTemplate(LocatedJson root)
     {
-        if (JsonFieldReader.Optional(root, "chat_template") is not { } value) return null;
-        if (value.ValueKind != JsonValueKind.Array) return r.String(value, "$.chat_template");
+        if (root.Optional("chat_template") is not { } value) return null;
+        if (value.Kind != JsonValueKind.Array) return value.GetString();
         string? first = null;
-        int index = 0;
-        foreach (var item in value.EnumerateArray())
+        foreach (LocatedJson item in value.Items())
         {
-            string path = JsonFieldReader.Index("$.chat_template", index++);
-            r.Object(item, path);
-            string template = r.RequiredString(item, path, "template");
-            if (r.OptionalString(item, path, "name") == "default") return template;
+            item.ExpectKind(JsonValueKind.Object);
+            string template = item.RequiredString("template");
+            if (item.OptionalString("name") == "default") return template;
             first ??= template;
         }
         return first;

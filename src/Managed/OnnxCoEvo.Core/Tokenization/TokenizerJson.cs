@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Tokenization;
 
@@ -17,76 +18,90 @@ internal static class TokenizerJson
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // tokens such as "Ġthe" stay readable
     };
 
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+
+    /// <summary>
+    /// Parses tokenizer.json or tokenizer_config.json: a syntax error names its line and byte (both 1-based). The first
+    /// member read from <paramref name="root"/> checks that it is an object.
+    /// </summary>
+    internal static JsonDocument Parse(ReadOnlyMemory<byte> utf8, string filePath, out LocatedJson root)
+    {
+        var source = new JsonSource(filePath) { Style = JsonStyle.Config };
+        JsonDocument document = source.Parse(utf8, JsonSyntaxErrorFormat.LineCommaByte, DocumentOptions);
+        root = source.Root(document);
+        return document;
+    }
+
     public static BpeTokenizer Read(ReadOnlyMemory<byte> utf8, string filePath, TokenizerConfig config)
     {
-        var r = new JsonFieldReader(filePath);
-        using var doc = r.Parse(utf8);
-        var root = r.Object(doc.RootElement, "$");
-        var model = ReadModel(r, r.Object(r.Required(root, "$", "model"), "$.model"));
-        var added = ReadAddedTokens(r, root);
-        var normalizer = JsonFieldReader.Optional(root, "normalizer") is { } n ? ReadNormalizer(r, n, "$.normalizer") : null;
-        var preTokenizer = ReadPreTokenizer(r, r.Required(root, "$", "pre_tokenizer"), "$.pre_tokenizer");
+        using var doc = Parse(utf8, filePath, out LocatedJson root);
+        var model = ReadModel(root.Required("model").ExpectKind(JsonValueKind.Object));
+        var added = ReadAddedTokens(root);
+        var normalizer = root.Optional("normalizer") is { } n ? ReadNormalizer(n) : null;
+        var preTokenizer = ReadPreTokenizer(root.Required("pre_tokenizer"));
         if (!preTokenizer.HasByteLevel)
-            throw r.Error("$.pre_tokenizer", "no ByteLevel step: only byte-level BPE tokenizers are supported");
+            throw root.FieldError("pre_tokenizer", "no ByteLevel step: only byte-level BPE tokenizers are supported");
         bool IsKnownId(int id) => model.GetToken(id) is not null || added.Any(a => a.Id == id);
-        var postProcessor = JsonFieldReader.Optional(root, "post_processor") is { } p
-            ? ReadPostProcessor(r, p, "$.post_processor", IsKnownId)
-            : null;
-        var decoder = JsonFieldReader.Optional(root, "decoder") is { } d ? ReadDecoder(r, d, "$.decoder") : null;
+        var postProcessor = root.Optional("post_processor") is { } p ? ReadPostProcessor(p, IsKnownId) : null;
+        var decoder = root.Optional("decoder") is { } d ? ReadDecoder(d) : null;
         // truncation and padding configure batch encoding in Hugging Face; this toolkit pads and truncates itself.
         return new BpeTokenizer(model, added, normalizer, preTokenizer, postProcessor, decoder, config);
     }
 
-    private static BpeModel ReadModel(JsonFieldReader r, JsonElement model)
+    private static BpeModel ReadModel(LocatedJson model)
     {
-        const string path = "$.model";
-        string? type = r.OptionalString(model, path, "type");
-        if (type is not null && type != "BPE")
-            throw r.Error(path + ".type", $"unsupported model type '{type}': only BPE is supported");
-        if (r.OptionalBool(model, path, "byte_fallback", false))
-            throw r.Error(path + ".byte_fallback", "byte_fallback true is not supported (byte-level BPE needs no fallback)");
-        if (JsonFieldReader.Optional(model, "dropout") is { } dropout
-            && !(dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() == 0))
-            throw r.Error(path + ".dropout", "BPE dropout is not supported (expected null)");
+        if (model.OptionalString("type") is { } type && type != "BPE")
+            throw model.FieldError("type", $"unsupported model type '{type}': only BPE is supported");
+        if (model.OptionalBoolean("byte_fallback") == true)
+            throw model.FieldError("byte_fallback", "byte_fallback true is not supported (byte-level BPE needs no fallback)");
+        if (model.Optional("dropout") is { } dropout && !(dropout.Kind == JsonValueKind.Number && dropout.Element.GetDouble() == 0))
+            throw dropout.Error("BPE dropout is not supported (expected null)");
         foreach (string affix in (string[])["continuing_subword_prefix", "end_of_word_suffix"])
         {
-            if (r.OptionalString(model, path, affix) is { Length: > 0 } value)
-                throw r.Error($"{path}.{affix}", $"'{value}' is not supported (expected null)");
+            if (model.OptionalString(affix) is { Length: > 0 } value)
+                throw model.FieldError(affix, $"'{value}' is not supported (expected null)");
         }
-        bool ignoreMerges = r.OptionalBool(model, path, "ignore_merges", false);
+        bool ignoreMerges = model.OptionalBoolean("ignore_merges") ?? false;
 
-        var vocabElement = r.Object(r.Required(model, path, "vocab"), path + ".vocab");
-        var vocab = new Dictionary<string, int>(vocabElement.GetPropertyCount());
+        // The two loops below run once per vocabulary entry and merge (128k for Llama 3): they read raw elements and
+        // build an entry's path only to report it.
+        LocatedJson vocabJson = model.Required("vocab").ExpectKind(JsonValueKind.Object);
+        var vocab = new Dictionary<string, int>(vocabJson.Element.GetPropertyCount());
         var seenIds = new HashSet<int>();
-        foreach (var entry in vocabElement.EnumerateObject())
+        foreach (JsonProperty entry in vocabJson.Element.EnumerateObject())
         {
-            string entryPath = JsonFieldReader.Key(path + ".vocab", entry.Name);
-            int id = r.Int32(entry.Value, entryPath);
-            if (id < 0) throw r.Error(entryPath, $"negative id {id}");
-            if (!vocab.TryAdd(entry.Name, id)) throw r.Error(entryPath, "token appears twice");
-            if (!seenIds.Add(id)) throw r.Error(entryPath, $"id {id} is given to two tokens");
+            LocatedJson Entry() => vocabJson.Member(entry);
+            int id = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out int value)
+                ? value
+                : Entry().GetInt32(); // throws: not a 32-bit integer
+            if (id < 0) throw Entry().Error($"negative id {id}");
+            if (!vocab.TryAdd(entry.Name, id)) throw Entry().Error("token appears twice");
+            if (!seenIds.Add(id)) throw Entry().Error($"id {id} is given to two tokens");
         }
 
         int? unknownId = null;
-        if (r.OptionalString(model, path, "unk_token") is { } unk)
-            unknownId = vocab.TryGetValue(unk, out int u) ? u : throw r.Error(path + ".unk_token", $"'{unk}' is not in the vocabulary");
-
-        var mergesElement = r.Array(r.Required(model, path, "merges"), path + ".merges");
-        var merges = new List<BpeMerge>(mergesElement.GetArrayLength());
-        int index = 0;
-        foreach (var item in mergesElement.EnumerateArray())
+        if (model.Optional("unk_token") is { } unkJson)
         {
-            string itemPath = JsonFieldReader.Index(path + ".merges", index++);
-            var (left, right) = ReadMergePair(r, item, itemPath);
+            string unk = unkJson.GetString();
+            unknownId = vocab.TryGetValue(unk, out int u) ? u : throw unkJson.Error($"'{unk}' is not in the vocabulary");
+        }
+
+        LocatedJson mergesJson = model.Required("merges").ExpectKind(JsonValueKind.Array);
+        var merges = new List<BpeMerge>(mergesJson.Element.GetArrayLength());
+        int index = 0;
+        foreach (JsonElement item in mergesJson.Element.EnumerateArray())
+        {
+            var (left, right) = ReadMergePair(mergesJson, index, item);
             merges.Add(new BpeMerge(
-                LookUp(r, vocab, left, itemPath),
-                LookUp(r, vocab, right, itemPath),
-                LookUp(r, vocab, left + right, itemPath)));
+                LookUp(vocab, left, mergesJson, index),
+                LookUp(vocab, right, mergesJson, index),
+                LookUp(vocab, left + right, mergesJson, index)));
+            index++;
         }
         return new BpeModel(vocab, merges, ignoreMerges, unknownId);
     }
 
-    private static (string Left, string Right) ReadMergePair(JsonFieldReader r, JsonElement item, string path)
+    private static (string Left, string Right) ReadMergePair(LocatedJson merges, int index, JsonElement item)
     {
         if (item.ValueKind == JsonValueKind.String)
         {
@@ -94,171 +109,160 @@ internal static class TokenizerJson
             string text = item.GetString()!;
             int space = text.IndexOf(' ');
             if (space <= 0 || space == text.Length - 1 || text.IndexOf(' ', space + 1) >= 0)
-                throw r.Error(path, $"merge \"{text}\" is not two tokens separated by one space");
+                throw merges.Item(index).Error($"merge \"{text}\" is not two tokens separated by one space");
             return (text[..space], text[(space + 1)..]);
         }
         if (item.ValueKind == JsonValueKind.Array && item.GetArrayLength() == 2)
-            return (r.String(item[0], path + "[0]"), r.String(item[1], path + "[1]"));
-        throw r.Error(path, "a merge must be \"a b\" or [\"a\", \"b\"]");
+        {
+            JsonElement left = item[0], right = item[1];
+            if (left.ValueKind == JsonValueKind.String && right.ValueKind == JsonValueKind.String)
+                return (left.GetString()!, right.GetString()!);
+            LocatedJson pair = merges.Item(index);
+            return (pair.Item(0).GetString(), pair.Item(1).GetString()); // throws at the item that is not a string
+        }
+        throw merges.Item(index).Error("a merge must be \"a b\" or [\"a\", \"b\"]");
     }
 
-    private static int LookUp(JsonFieldReader r, Dictionary<string, int> vocab, string token, string path) =>
-        vocab.TryGetValue(token, out int id) ? id : throw r.Error(path, $"merge names token '{token}', which is not in the vocabulary");
+    private static int LookUp(Dictionary<string, int> vocab, string token, LocatedJson merges, int index) =>
+        vocab.TryGetValue(token, out int id) ? id : throw merges.Item(index).Error($"merge names token '{token}', which is not in the vocabulary");
 
-    private static List<AddedToken> ReadAddedTokens(JsonFieldReader r, JsonElement root)
+    private static List<AddedToken> ReadAddedTokens(LocatedJson root)
     {
         var result = new List<AddedToken>();
-        if (JsonFieldReader.Optional(root, "added_tokens") is not { } array) return result;
-        r.Array(array, "$.added_tokens");
+        if (root.Optional("added_tokens") is not { } array) return result;
         var ids = new HashSet<int>();
-        int index = 0;
-        foreach (var item in array.EnumerateArray())
+        foreach (LocatedJson item in array.Items())
         {
-            string path = JsonFieldReader.Index("$.added_tokens", index++);
-            r.Object(item, path);
-            int id = r.Int32(r.Required(item, path, "id"), path + ".id");
-            if (id < 0) throw r.Error(path + ".id", $"negative id {id}");
-            if (!ids.Add(id)) throw r.Error(path + ".id", $"id {id} is given to two added tokens");
-            string content = r.RequiredString(item, path, "content");
-            if (content.Length == 0) throw r.Error(path + ".content", "empty added token");
-            bool special = r.OptionalBool(item, path, "special", false);
+            item.ExpectKind(JsonValueKind.Object);
+            LocatedJson idJson = item.Required("id");
+            int id = idJson.GetInt32();
+            if (id < 0) throw idJson.Error($"negative id {id}");
+            if (!ids.Add(id)) throw idJson.Error($"id {id} is given to two added tokens");
+            LocatedJson contentJson = item.Required("content");
+            string content = contentJson.GetString();
+            if (content.Length == 0) throw contentJson.Error("empty added token");
+            bool special = item.OptionalBoolean("special") ?? false;
             result.Add(new AddedToken(
                 id,
                 content,
                 special,
-                r.OptionalBool(item, path, "single_word", false),
-                r.OptionalBool(item, path, "lstrip", false),
-                r.OptionalBool(item, path, "rstrip", false),
-                r.OptionalBool(item, path, "normalized", !special)));
+                item.OptionalBoolean("single_word") ?? false,
+                item.OptionalBoolean("lstrip") ?? false,
+                item.OptionalBoolean("rstrip") ?? false,
+                item.OptionalBoolean("normalized") ?? !special));
         }
         return result;
     }
 
-    private static TextNormalizer ReadNormalizer(JsonFieldReader r, JsonElement element, string path)
+    private static TextNormalizer ReadNormalizer(LocatedJson element)
     {
-        r.Object(element, path);
-        return r.RequiredString(element, path, "type") switch
+        LocatedJson type = element.ExpectKind(JsonValueKind.Object).Required("type");
+        return type.GetString() switch
         {
             "NFC" => new NfcNormalizer(),
-            "Sequence" => new SequenceNormalizer(ReadList(r, element, path, "normalizers", ReadNormalizer)),
-            var other => throw r.Error(path + ".type", $"unsupported normalizer '{other}' (supported: NFC, Sequence)"),
+            "Sequence" => new SequenceNormalizer(ReadList(element, "normalizers", ReadNormalizer)),
+            var other => throw type.Error($"unsupported normalizer '{other}' (supported: NFC, Sequence)"),
         };
     }
 
-    private static PreTokenizer ReadPreTokenizer(JsonFieldReader r, JsonElement element, string path)
+    private static PreTokenizer ReadPreTokenizer(LocatedJson element)
     {
-        r.Object(element, path);
-        switch (r.RequiredString(element, path, "type"))
+        LocatedJson type = element.ExpectKind(JsonValueKind.Object).Required("type");
+        switch (type.GetString())
         {
             case "ByteLevel":
-                var (prefix, trim, regex) = ReadByteLevelFlags(r, element, path);
+                var (prefix, trim, regex) = ReadByteLevelFlags(element);
                 return new ByteLevelPreTokenizer(prefix, trim, regex);
             case "Split":
-                string behavior = r.RequiredString(element, path, "behavior");
-                if (behavior != "Isolated")
-                    throw r.Error(path + ".behavior", $"unsupported split behavior '{behavior}' (supported: Isolated)");
-                if (r.OptionalBool(element, path, "invert", false))
-                    throw r.Error(path + ".invert", "invert true is not supported");
-                var pattern = r.Object(r.Required(element, path, "pattern"), path + ".pattern");
-                bool isRegex = JsonFieldReader.Optional(pattern, "Regex").HasValue;
-                string patternPath = path + ".pattern." + (isRegex ? "Regex" : "String");
-                string text = isRegex
-                    ? r.RequiredString(pattern, path + ".pattern", "Regex")
-                    : r.RequiredString(pattern, path + ".pattern", "String");
+                LocatedJson behavior = element.Required("behavior");
+                if (behavior.GetString() is var behaviorName && behaviorName != "Isolated")
+                    throw behavior.Error($"unsupported split behavior '{behaviorName}' (supported: Isolated)");
+                if (element.OptionalBoolean("invert") == true)
+                    throw element.FieldError("invert", "invert true is not supported");
+                LocatedJson pattern = element.Required("pattern").ExpectKind(JsonValueKind.Object);
+                bool isRegex = pattern.Optional("Regex") is not null;
+                LocatedJson text = pattern.Required(isRegex ? "Regex" : "String");
+                string patternText = text.GetString();
                 try
                 {
-                    return new RegexSplitPreTokenizer(text, isRegex);
+                    return new RegexSplitPreTokenizer(patternText, isRegex);
                 }
                 catch (ArgumentException e)
                 {
-                    throw new DataFormatException(r.FilePath, patternPath, $"regex not accepted by .NET: {e.Message}", e);
+                    throw text.Error($"regex not accepted by .NET: {e.Message}", e);
                 }
             case "Digits":
-                return new DigitsPreTokenizer(r.OptionalBool(element, path, "individual_digits", false));
+                return new DigitsPreTokenizer(element.OptionalBoolean("individual_digits") ?? false);
             case "Sequence":
-                return new SequencePreTokenizer(ReadList(r, element, path, "pretokenizers", ReadPreTokenizer));
+                return new SequencePreTokenizer(ReadList(element, "pretokenizers", ReadPreTokenizer));
             case var other:
-                throw r.Error(path + ".type", $"unsupported pre-tokenizer '{other}' (supported: ByteLevel, Split, Digits, Sequence)");
+                throw type.Error($"unsupported pre-tokenizer '{other}' (supported: ByteLevel, Split, Digits, Sequence)");
         }
     }
 
-    private static PostProcessor ReadPostProcessor(JsonFieldReader r, JsonElement element, string path, Func<int, bool> isKnownId)
+    private static PostProcessor ReadPostProcessor(LocatedJson element, Func<int, bool> isKnownId)
     {
-        r.Object(element, path);
-        switch (r.RequiredString(element, path, "type"))
+        LocatedJson type = element.ExpectKind(JsonValueKind.Object).Required("type");
+        switch (type.GetString())
         {
             case "ByteLevel":
-                var (prefix, trim, regex) = ReadByteLevelFlags(r, element, path);
+                var (prefix, trim, regex) = ReadByteLevelFlags(element);
                 return new ByteLevelPostProcessor(prefix, trim, regex);
             case "TemplateProcessing":
                 var specials = new List<TemplateSpecialToken>();
-                var specialsElement = r.Object(r.Required(element, path, "special_tokens"), path + ".special_tokens");
-                foreach (var entry in specialsElement.EnumerateObject())
+                foreach (var (_, entry) in element.Required("special_tokens").Members())
                 {
-                    string entryPath = JsonFieldReader.Key(path + ".special_tokens", entry.Name);
-                    r.Object(entry.Value, entryPath);
-                    var ids = ReadList(r, entry.Value, entryPath, "ids", (rr, e, p) =>
-                        rr.Int32(e, p) is var id && isKnownId(id) ? id : throw rr.Error(p, $"id {id} is not in the vocabulary"));
-                    var tokens = ReadList(r, entry.Value, entryPath, "tokens", (rr, e, p) => rr.String(e, p));
-                    specials.Add(new TemplateSpecialToken(r.RequiredString(entry.Value, entryPath, "id"), ids, tokens));
+                    entry.ExpectKind(JsonValueKind.Object);
+                    var ids = ReadList(entry, "ids", idJson =>
+                        idJson.GetInt32() is var id && isKnownId(id) ? id : throw idJson.Error($"id {id} is not in the vocabulary"));
+                    var tokens = ReadList(entry, "tokens", token => token.GetString());
+                    specials.Add(new TemplateSpecialToken(entry.RequiredString("id"), ids, tokens));
                 }
-                var single = ReadTemplate(r, element, path, "single", specials, allowB: false);
-                var pair = ReadTemplate(r, element, path, "pair", specials, allowB: true);
+                var single = ReadTemplate(element, "single", specials, allowB: false);
+                var pair = ReadTemplate(element, "pair", specials, allowB: true);
                 return new TemplatePostProcessor(single, pair, specials);
             case "Sequence":
-                return new SequencePostProcessor(ReadList(r, element, path, "processors",
-                    (rr, e, p) => ReadPostProcessor(rr, e, p, isKnownId)));
+                return new SequencePostProcessor(ReadList(element, "processors", p => ReadPostProcessor(p, isKnownId)));
             case var other:
-                throw r.Error(path + ".type", $"unsupported post-processor '{other}' (supported: ByteLevel, TemplateProcessing, Sequence)");
+                throw type.Error($"unsupported post-processor '{other}' (supported: ByteLevel, TemplateProcessing, Sequence)");
         }
     }
 
-    private static List<TemplateItem> ReadTemplate(
-        JsonFieldReader r, JsonElement element, string path, string name, List<TemplateSpecialToken> specials, bool allowB)
+    private static List<TemplateItem> ReadTemplate(LocatedJson element, string name, List<TemplateSpecialToken> specials, bool allowB)
     {
-        return ReadList(r, element, path, name, (rr, item, itemPath) =>
+        return ReadList(element, name, item =>
         {
-            rr.Object(item, itemPath);
-            bool isSpecial = JsonFieldReader.Optional(item, "SpecialToken").HasValue;
-            string kind = isSpecial ? "SpecialToken" : "Sequence";
-            var body = rr.Object(rr.Required(item, itemPath, kind), $"{itemPath}.{kind}");
-            string bodyPath = $"{itemPath}.{kind}";
-            string id = rr.RequiredString(body, bodyPath, "id");
-            int typeId = JsonFieldReader.Optional(body, "type_id") is { } t ? rr.Int32(t, bodyPath + ".type_id") : 0;
+            item.ExpectKind(JsonValueKind.Object);
+            bool isSpecial = item.Optional("SpecialToken") is not null;
+            LocatedJson body = item.Required(isSpecial ? "SpecialToken" : "Sequence").ExpectKind(JsonValueKind.Object);
+            LocatedJson idJson = body.Required("id");
+            string id = idJson.GetString();
+            int typeId = body.OptionalInt32("type_id") ?? 0;
             if (isSpecial && !specials.Any(s => s.Id == id))
-                throw rr.Error(bodyPath + ".id", $"'{id}' is not listed in special_tokens");
+                throw idJson.Error($"'{id}' is not listed in special_tokens");
             if (!isSpecial && id != "A" && !(allowB && id == "B"))
-                throw rr.Error(bodyPath + ".id", $"unexpected sequence id '{id}'");
+                throw idJson.Error($"unexpected sequence id '{id}'");
             return new TemplateItem(isSpecial, id, typeId);
         });
     }
 
-    private static ByteLevelDecoder ReadDecoder(JsonFieldReader r, JsonElement element, string path)
+    private static ByteLevelDecoder ReadDecoder(LocatedJson element)
     {
-        r.Object(element, path);
-        string type = r.RequiredString(element, path, "type");
-        if (type != "ByteLevel")
-            throw r.Error(path + ".type", $"unsupported decoder '{type}' (supported: ByteLevel)");
-        var (prefix, trim, regex) = ReadByteLevelFlags(r, element, path);
+        LocatedJson type = element.ExpectKind(JsonValueKind.Object).Required("type");
+        if (type.GetString() is var name && name != "ByteLevel")
+            throw type.Error($"unsupported decoder '{name}' (supported: ByteLevel)");
+        var (prefix, trim, regex) = ReadByteLevelFlags(element);
         return new ByteLevelDecoder(prefix, trim, regex);
     }
 
     // Missing flags take Hugging Face's ByteLevel defaults (all true).
-    private static (bool AddPrefixSpace, bool TrimOffsets, bool UseRegex) ReadByteLevelFlags(JsonFieldReader r, JsonElement e, string path) =>
-        (r.OptionalBool(e, path, "add_prefix_space", true),
-         r.OptionalBool(e, path, "trim_offsets", true),
-         r.OptionalBool(e, path, "use_regex", true));
+    private static (bool AddPrefixSpace, bool TrimOffsets, bool UseRegex) ReadByteLevelFlags(LocatedJson e) =>
+        (e.OptionalBoolean("add_prefix_space") ?? true,
+         e.OptionalBoolean("trim_offsets") ?? true,
+         e.OptionalBoolean("use_regex") ?? true);
 
-    private static List<T> ReadList<T>(
-        JsonFieldReader r, JsonElement parent, string parentPath, string name, Func<JsonFieldReader, JsonElement, string, T> readItem)
-    {
-        string path = JsonFieldReader.Child(parentPath, name);
-        var array = r.Array(r.Required(parent, parentPath, name), path);
-        var result = new List<T>(array.GetArrayLength());
-        int index = 0;
-        foreach (var item in array.EnumerateArray()) result.Add(readItem(r, item, JsonFieldReader.Index(path, index++)));
-        return result;
-    }
+    private static List<T> ReadList<T>(LocatedJson parent, string name, Func<LocatedJson, T> readItem) =>
+        parent.Required(name).Items().Select(readItem).ToList();
 
     public static byte[] Write(BpeTokenizer tokenizer)
     {

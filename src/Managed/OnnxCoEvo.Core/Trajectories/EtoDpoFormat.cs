@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OnnxCoEvo.Core.Chat;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 
@@ -62,7 +63,7 @@ public static class EtoExploredFormat
     {
         ArgumentNullException.ThrowIfNull(options);
         using JsonDocument document = JsonFiles.Parse(stream, sourceName);
-        var root = new LocatedJson(document.RootElement, "$", new JsonSource(sourceName));
+        var root = new JsonSource(sourceName).Root(document);
         root.ExpectKind(JsonValueKind.Object);
         LocatedJson meta = root.Required("meta");
         meta.ExpectKind(JsonValueKind.Object);

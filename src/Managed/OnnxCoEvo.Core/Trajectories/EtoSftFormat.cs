@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OnnxCoEvo.Core.Chat;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 
@@ -6,24 +7,14 @@ namespace OnnxCoEvo.Core.Trajectories;
 internal static class JsonFiles
 {
     /// <summary>Parses a whole JSON document; a syntax error names the line and byte.</summary>
-    public static JsonDocument Parse(Stream stream, string sourceName)
-    {
-        try
-        {
-            return JsonDocument.Parse(stream, TurnJson.DocumentOptions);
-        }
-        catch (JsonException e)
-        {
-            string position = e.LineNumber is long line ? $"line {line + 1} byte {e.BytePositionInLine + 1}" : "$";
-            throw new DataFormatException(sourceName, position, $"not valid JSON: {e.Message}", e);
-        }
-    }
+    public static JsonDocument Parse(Stream stream, string sourceName) =>
+        new JsonSource(sourceName).Parse(stream, JsonSyntaxErrorFormat.LineByte, TurnJson.DocumentOptions);
 
     /// <summary>Visits the items of a top-level JSON array, each with path "$[i]", while the document is alive.</summary>
     public static void ForEachItem(Stream stream, string sourceName, Action<LocatedJson> visit)
     {
         using JsonDocument document = Parse(stream, sourceName);
-        foreach (LocatedJson item in new LocatedJson(document.RootElement, "$", new JsonSource(sourceName)).Items())
+        foreach (LocatedJson item in new JsonSource(sourceName).Root(document).Items())
             visit(item);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 
@@ -63,7 +64,7 @@ public static class JsonlReader
             using JsonDocument? document = ParseLine(line, sourceName, options);
             if (document is null)
                 yield break; // torn tail: it is the last line by construction
-            yield return new JsonlRecord<T>(line.Number, codec.Read(new LocatedJson(document.RootElement, "$", new JsonSource(sourceName, line.Number))));
+            yield return new JsonlRecord<T>(line.Number, codec.Read(new JsonSource(sourceName, line.Number).Root(document)));
         }
     }
 
@@ -113,7 +114,7 @@ public static class JsonlReader
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(sourceName, $"line {line.Number}", $"not valid JSON: {e.Message}", e);
+            throw new JsonSource(sourceName, line.Number).SyntaxError(e, JsonSyntaxErrorFormat.Record);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 
@@ -145,7 +146,7 @@ public static class TrajectoryFormats
             }
             catch (JsonException e)
             {
-                throw new DataFormatException(sourceName, $"line {e.LineNumber + 1} byte {e.BytePositionInLine + 1}", $"not valid JSON: {e.Message}", e);
+                throw new JsonSource(sourceName).SyntaxError(e, JsonSyntaxErrorFormat.LineByte);
             }
         }
     }

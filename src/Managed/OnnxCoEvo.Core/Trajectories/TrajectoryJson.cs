@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 
@@ -21,11 +22,9 @@ public static class TrajectoryJson
 
     internal static T ParseText<T>(IJsonlCodec<T> codec, string json, string sourceName)
     {
-        JsonDocument document;
-        try { document = JsonDocument.Parse(json, TurnJson.DocumentOptions); }
-        catch (JsonException e) { throw new DataFormatException(sourceName, "$", $"not valid JSON: {e.Message}", e); }
-        using (document)
-            return codec.Read(new LocatedJson(document.RootElement, "$", new JsonSource(sourceName)));
+        var source = new JsonSource(sourceName);
+        using JsonDocument document = source.Parse(json, JsonSyntaxErrorFormat.Record, TurnJson.DocumentOptions);
+        return codec.Read(source.Root(document));
     }
 
     /// <summary>Checks the optional "schema" member: this reader understands versions up to <paramref name="current"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 
@@ -93,7 +94,7 @@ public sealed class TrajectoryStore : IDisposable
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(sourceName, $"line {line.Number}", $"not valid JSON: {e.Message}", e);
+            throw new JsonSource(sourceName, line.Number).SyntaxError(e, JsonSyntaxErrorFormat.Record);
         }
         return taskId ?? throw new DataFormatException(sourceName, $"line {line.Number}", "missing required field \"task_id\"");
     }

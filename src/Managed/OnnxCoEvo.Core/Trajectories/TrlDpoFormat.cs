@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using OnnxCoEvo.Core.Chat;
+using OnnxCoEvo.Core.Json;
 
 namespace OnnxCoEvo.Core.Trajectories;
 
