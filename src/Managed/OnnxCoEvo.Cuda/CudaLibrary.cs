@@ -16,7 +16,7 @@ internal static class CudaLibrary
 
     public static NativeLibraryLoad Locate(string? overridePath) =>
         NativeLibraryLocator.Load(CudaBackend.LibraryFileName, CudaBackend.LibraryVariable, overridePath,
-            [AppContext.BaseDirectory, Path.GetDirectoryName(typeof(CudaLibrary).Assembly.Location) ?? ""],
+            [AppContext.BaseDirectory],
             typeof(CudaLibrary).Assembly);
 
     // Compares the name before touching Load: Locate's own system search (NativeLibrary.Load with this assembly) also

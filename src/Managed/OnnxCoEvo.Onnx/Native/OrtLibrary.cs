@@ -57,7 +57,7 @@ public sealed unsafe class OrtLibrary
     public static OrtLibrary Load(string? overridePath)
     {
         NativeLibraryLoad load = NativeLibraryLocator.Load(FileName, PathVariable, overridePath,
-            [AppContext.BaseDirectory, System.IO.Path.GetDirectoryName(typeof(OrtLibrary).Assembly.Location) ?? ""],
+            [AppContext.BaseDirectory],
             typeof(OrtLibrary).Assembly);
         if (!load.IsLoaded)
         {
