@@ -1,5 +1,6 @@
 using System.Globalization;
 using CommandLine;
+using OnnxCoEvo.Cli.Terminal;
 using OnnxCoEvo.Core.Trajectories;
 using Spectre.Console;
 
@@ -20,8 +21,8 @@ public sealed class DataInfoCommand : ICliCommand
     public int Run()
     {
         TrajectoryFormat format = DatasetFiles.ResolveFormat(Path, Format);
-        var table = new Table().Border(TableBorder.Rounded).HideHeaders().AddColumn("key").AddColumn("value");
-        void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
+        var table = new KeyValueTable();
+        void Row(string k, string v) => table.Add(k, v);
         Row("file", Path);
         Row("format", TrajectoryFormats.Name(format));
         JsonlTornTail? torn;
@@ -58,7 +59,7 @@ public sealed class DataInfoCommand : ICliCommand
         }
         if (torn is not null)
             Row("torn last line", $"line {torn.LineNumber} at byte {torn.ByteOffset}: {torn.Problem} (every record before it was read)");
-        AnsiConsole.Write(table);
+        table.Write();
         return 0;
     }
 

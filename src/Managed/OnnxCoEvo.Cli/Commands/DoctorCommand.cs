@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using CommandLine;
+using OnnxCoEvo.Cli.Terminal;
 using OnnxCoEvo.Cuda;
 using OnnxCoEvo.Onnx.Native;
 using Spectre.Console;
@@ -11,8 +12,8 @@ public sealed class DoctorCommand : ICliCommand
 {
     public int Run()
     {
-        var table = new Table().Border(TableBorder.Rounded).AddColumn("component").AddColumn("status");
-        void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
+        var table = new KeyValueTable("component", "status");
+        void Row(string k, string v) => table.Add(k, v);
 
         Row("coevo", typeof(DoctorCommand).Assembly.GetName().Version?.ToString(3) ?? "unknown");
         Row(".NET", $"{RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
@@ -41,7 +42,7 @@ public sealed class DoctorCommand : ICliCommand
         for (int i = 0; i < cuda.Devices.Count; i++)
             Row($"  device {i}", cuda.Devices[i]);
 
-        AnsiConsole.Write(table);
+        table.Write();
         // ONNX Runtime is required (inference, export); CUDA is optional (the CPU backend always works).
         return ortOk ? 0 : 1;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using CommandLine;
+using OnnxCoEvo.Cli.Terminal;
 using OnnxCoEvo.Core.Models;
 using OnnxCoEvo.Core.SafeTensors;
 using Spectre.Console;
@@ -29,8 +30,8 @@ public sealed class ModelInfoCommand : ICliCommand
     private static void WriteTable(ModelReport r)
     {
         ModelConfig c = r.Config;
-        var table = new Table().Border(TableBorder.Rounded).HideHeaders().AddColumn("key").AddColumn("value");
-        void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
+        var table = new KeyValueTable();
+        void Row(string k, string v) => table.Add(k, v);
         Row("directory", r.Directory);
         Row("architecture", $"{c.ArchitectureClass} ({c.ModelType})");
         Row("layers", c.NumHiddenLayers.ToString(CultureInfo.InvariantCulture));
@@ -49,7 +50,7 @@ public sealed class ModelInfoCommand : ICliCommand
         Row("weights on disk", $"{FormatBytes(r.WeightFileBytes)} in {r.WeightFiles.Count} file(s)");
         foreach ((TensorDType dtype, long bytes) in r.BytesByDType.OrderByDescending(kv => kv.Value))
             Row($"  {dtype.ToHeaderString()}", FormatBytes(bytes));
-        AnsiConsole.Write(table);
+        table.Write();
 
         foreach (string name in r.UnexpectedTensors)
             AnsiConsole.MarkupLine($"[yellow]note:[/] tensor not used by {Markup.Escape(c.ArchitectureClass)}: {Markup.Escape(name)}");
