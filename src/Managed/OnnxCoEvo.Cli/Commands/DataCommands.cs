@@ -22,43 +22,42 @@ public sealed class DataInfoCommand : ICliCommand
     {
         TrajectoryFormat format = DatasetFiles.ResolveFormat(Path, Format);
         var table = new KeyValueTable();
-        void Row(string k, string v) => table.Add(k, v);
-        Row("file", Path);
-        Row("format", TrajectoryFormats.Name(format));
+        table.Add("file", Path);
+        table.Add("format", TrajectoryFormats.Name(format));
         JsonlTornTail? torn;
         if (DatasetFiles.HoldsPairs(format))
         {
             PreferenceDataset data = DatasetFiles.ReadPairs(Path, format, dropInvalidPairs: true);
             torn = data.TornTail;
-            Row("preference pairs", Count(data.Pairs.Count));
-            Row("dropped (rule broken)", Count(data.Dropped.Count));
+            table.Add("preference pairs", Count(data.Pairs.Count));
+            table.Add("dropped (rule broken)", Count(data.Dropped.Count));
             if (data.Pairs.Count > 0)
             {
-                Row("mean turns prompt / chosen / rejected",
+                table.Add("mean turns prompt / chosen / rejected",
                     $"{Mean(data.Pairs, p => p.Prompt.Count)} / {Mean(data.Pairs, p => p.Chosen.Count)} / {Mean(data.Pairs, p => p.Rejected.Count)}");
             }
             foreach (DroppedPreferencePair d in data.Dropped.Take(5))
-                Row("  dropped", $"{d.Id} at {d.Position}: {d.Problem}");
+                table.Add("  dropped", $"{d.Id} at {d.Position}: {d.Problem}");
         }
         else
         {
             TrajectoryDataset data = DatasetFiles.ReadTrajectories(Path, format, Environment);
             torn = data.TornTail;
             IReadOnlyList<Trajectory> t = data.Trajectories;
-            Row("trajectories", Count(t.Count));
+            table.Add("trajectories", Count(t.Count));
             if (t.Count > 0)
             {
                 int wins = t.Count(x => x.Success);
-                Row("environments", string.Join(", ", t.GroupBy(x => x.Environment).Select(g => $"{g.Key} ({g.Count()})")));
-                Row("success", string.Create(CultureInfo.InvariantCulture, $"{wins} ({100.0 * wins / t.Count:0.0}%)"));
-                Row("mean reward x100", string.Create(CultureInfo.InvariantCulture, $"{100 * t.Average(x => x.Reward):0.00}"));
-                Row("mean steps / turns", $"{Mean(t, x => x.Steps)} / {Mean(t, x => x.Turns.Count)}");
-                Row("end reasons", string.Join(", ", t.GroupBy(x => x.EndReason).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
-                Row("policies", string.Join(", ", t.GroupBy(x => x.Policy).Select(g => $"{g.Key} ({g.Count()})")));
+                table.Add("environments", string.Join(", ", t.GroupBy(x => x.Environment).Select(g => $"{g.Key} ({g.Count()})")));
+                table.Add("success", string.Create(CultureInfo.InvariantCulture, $"{wins} ({100.0 * wins / t.Count:0.0}%)"));
+                table.Add("mean reward x100", string.Create(CultureInfo.InvariantCulture, $"{100 * t.Average(x => x.Reward):0.00}"));
+                table.Add("mean steps / turns", $"{Mean(t, x => x.Steps)} / {Mean(t, x => x.Turns.Count)}");
+                table.Add("end reasons", string.Join(", ", t.GroupBy(x => x.EndReason).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
+                table.Add("policies", string.Join(", ", t.GroupBy(x => x.Policy).Select(g => $"{g.Key} ({g.Count()})")));
             }
         }
         if (torn is not null)
-            Row("torn last line", $"line {torn.LineNumber} at byte {torn.ByteOffset}: {torn.Problem} (every record before it was read)");
+            table.Add("torn last line", $"line {torn.LineNumber} at byte {torn.ByteOffset}: {torn.Problem} (every record before it was read)");
         table.Write();
         return 0;
     }

@@ -13,12 +13,11 @@ public sealed class DoctorCommand : ICliCommand
     public int Run()
     {
         var table = new KeyValueTable("component", "status");
-        void Row(string k, string v) => table.Add(k, v);
 
-        Row("coevo", typeof(DoctorCommand).Assembly.GetName().Version?.ToString(3) ?? "unknown");
-        Row(".NET", $"{RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
-        Row("CPU cores", Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Row("SIMD", $"Vector256 {(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "yes" : "no")}, " +
+        table.Add("coevo", typeof(DoctorCommand).Assembly.GetName().Version?.ToString(3) ?? "unknown");
+        table.Add(".NET", $"{RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
+        table.Add("CPU cores", Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        table.Add("SIMD", $"Vector256 {(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "yes" : "no")}, " +
                     $"FMA {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "yes" : "no")}, " +
                     $"AVX-512 {(System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "yes" : "no")}");
 
@@ -26,21 +25,21 @@ public sealed class DoctorCommand : ICliCommand
         try
         {
             OrtLibrary ort = OrtLibrary.Default;
-            Row("ONNX Runtime", $"{ort.VersionString} (API {OrtLibrary.ApiVersion}) from {ort.Path}");
+            table.Add("ONNX Runtime", $"{ort.VersionString} (API {OrtLibrary.ApiVersion}) from {ort.Path}");
             ortOk = true;
         }
         catch (OrtLoadException e)
         {
-            Row("ONNX Runtime", $"unavailable: {e.Message}");
+            table.Add("ONNX Runtime", $"unavailable: {e.Message}");
             ortOk = false;
         }
 
         CudaAvailability cuda = CudaBackend.Probe();
-        Row("CUDA backend", cuda.Description);
+        table.Add("CUDA backend", cuda.Description);
         if (cuda.BuildInfo is { } info)
-            Row("  native library", $"{info} ({cuda.LibraryPath})");
+            table.Add("  native library", $"{info} ({cuda.LibraryPath})");
         for (int i = 0; i < cuda.Devices.Count; i++)
-            Row($"  device {i}", cuda.Devices[i]);
+            table.Add($"  device {i}", cuda.Devices[i]);
 
         table.Write();
         // ONNX Runtime is required (inference, export); CUDA is optional (the CPU backend always works).

@@ -31,25 +31,24 @@ public sealed class ModelInfoCommand : ICliCommand
     {
         ModelConfig c = r.Config;
         var table = new KeyValueTable();
-        void Row(string k, string v) => table.Add(k, v);
-        Row("directory", r.Directory);
-        Row("architecture", $"{c.ArchitectureClass} ({c.ModelType})");
-        Row("layers", c.NumHiddenLayers.ToString(CultureInfo.InvariantCulture));
-        Row("hidden / ffn", $"{c.HiddenSize} / {c.IntermediateSize}");
-        Row("heads / kv heads / head dim", $"{c.NumAttentionHeads} / {c.NumKeyValueHeads} / {c.HeadDim}");
-        Row("vocab", c.VocabSize.ToString(CultureInfo.InvariantCulture));
-        Row("context", c.MaxPositionEmbeddings.ToString(CultureInfo.InvariantCulture));
-        Row("rope", c.RopeScaling is { } rs
+        table.Add("directory", r.Directory);
+        table.Add("architecture", $"{c.ArchitectureClass} ({c.ModelType})");
+        table.Add("layers", c.NumHiddenLayers.ToString(CultureInfo.InvariantCulture));
+        table.Add("hidden / ffn", $"{c.HiddenSize} / {c.IntermediateSize}");
+        table.Add("heads / kv heads / head dim", $"{c.NumAttentionHeads} / {c.NumKeyValueHeads} / {c.HeadDim}");
+        table.Add("vocab", c.VocabSize.ToString(CultureInfo.InvariantCulture));
+        table.Add("context", c.MaxPositionEmbeddings.ToString(CultureInfo.InvariantCulture));
+        table.Add("rope", c.RopeScaling is { } rs
             ? $"theta {c.RopeTheta:G}, {rs.RopeType} scaling x{rs.Factor:G} (orig {rs.OriginalMaxPositionEmbeddings})"
             : $"theta {c.RopeTheta:G}");
-        Row("rms eps", c.RmsNormEps.ToString("G", CultureInfo.InvariantCulture));
-        Row("tied embeddings", c.TieWordEmbeddings ? "yes" : "no");
-        Row("qkv bias", c.HasQkvBias ? "yes" : "no");
-        Row("parameters", $"{c.ParameterCount:N0} ({FormatCount(c.ParameterCount)})");
-        Row("tensors in files", $"{r.TensorCount} ({r.FileElementCount:N0} elements)");
-        Row("weights on disk", $"{FormatBytes(r.WeightFileBytes)} in {r.WeightFiles.Count} file(s)");
+        table.Add("rms eps", c.RmsNormEps.ToString("G", CultureInfo.InvariantCulture));
+        table.Add("tied embeddings", c.TieWordEmbeddings ? "yes" : "no");
+        table.Add("qkv bias", c.HasQkvBias ? "yes" : "no");
+        table.Add("parameters", $"{c.ParameterCount:N0} ({HumanUnits.Count(c.ParameterCount)})");
+        table.Add("tensors in files", $"{r.TensorCount} ({r.FileElementCount:N0} elements)");
+        table.Add("weights on disk", $"{HumanUnits.Bytes(r.WeightFileBytes)} in {r.WeightFiles.Count} file(s)");
         foreach ((TensorDType dtype, long bytes) in r.BytesByDType.OrderByDescending(kv => kv.Value))
-            Row($"  {dtype.ToHeaderString()}", FormatBytes(bytes));
+            table.Add($"  {dtype.ToHeaderString()}", HumanUnits.Bytes(bytes));
         table.Write();
 
         foreach (string name in r.UnexpectedTensors)
@@ -87,21 +86,4 @@ public sealed class ModelInfoCommand : ICliCommand
         };
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
     }
-
-    internal static string FormatBytes(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        double v = bytes;
-        int u = 0;
-        while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
-        return u == 0 ? $"{bytes} B" : string.Create(CultureInfo.InvariantCulture, $"{v:0.##} {units[u]}");
-    }
-
-    internal static string FormatCount(long n) => n switch
-    {
-        >= 1_000_000_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e9:0.##}B"),
-        >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e6:0.##}M"),
-        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e3:0.##}K"),
-        _ => n.ToString(CultureInfo.InvariantCulture),
-    };
 }

@@ -49,7 +49,7 @@ public sealed class ModelInitCommand : ICliCommand
             progress => ModelDirectoryFactory.Create(request with { Progress = progress }));
 
         AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(Path.GetFullPath(Out))}: {Markup.Escape(preset.Config.ArchitectureClass)}, " +
-            $"{ModelInfoCommand.FormatCount(preset.Config.ParameterCount)} parameters, {ModelInfoCommand.FormatBytes(total)} of weights, " +
+            $"{HumanUnits.Count(preset.Config.ParameterCount)} parameters, {HumanUnits.Bytes(total)} of weights, " +
             $"chat template {Markup.Escape(preset.ChatTemplate)}, seed {Seed.ToString(CultureInfo.InvariantCulture)}");
         return 0;
     }

@@ -31,10 +31,13 @@ public sealed record ModelDirectoryRequest
 /// </summary>
 public static class ModelDirectoryFactory
 {
-    public static ModelPreset Resolve(ModelDirectoryRequest request)
+    /// <summary>The preset with the vocabulary and special token ids of the tokenizer that goes with it.</summary>
+    public static ModelPreset Resolve(ModelDirectoryRequest request) => Resolve(request, out _);
+
+    private static ModelPreset Resolve(ModelDirectoryRequest request, out BpeTokenizer tokenizer)
     {
         ModelPreset preset = ModelPresets.Get(request.PresetName);
-        BpeTokenizer tokenizer = TinyTokenizerFactory.Create(request.TokenizerVocabSize, StyleOf(preset));
+        tokenizer = TinyTokenizerFactory.Create(request.TokenizerVocabSize, StyleOf(preset));
         return WithTokenizer(preset, tokenizer);
     }
 
@@ -53,10 +56,7 @@ public static class ModelDirectoryFactory
             throw new IOException($"{dir}: directory is not empty; choose another --out or pass --force to overwrite the model files in it");
         Directory.CreateDirectory(dir);
 
-        ModelPreset preset = ModelPresets.Get(request.PresetName);
-        BpeTokenizer tokenizer = TinyTokenizerFactory.Create(request.TokenizerVocabSize, StyleOf(preset));
-        preset = WithTokenizer(preset, tokenizer);
-
+        ModelPreset preset = Resolve(request, out BpeTokenizer tokenizer);
         tokenizer.Save(dir);
         ModelWeightsInitializer.Write(dir, preset.Config, new WeightsInitOptions
         {

@@ -22,7 +22,7 @@ public static class DatasetFiles
 
     public static TrajectoryFormat ParseFormat(string formatName) =>
         TrajectoryFormats.TryParse(formatName, out TrajectoryFormat named) ? named
-            : throw new ArgumentException($"unknown dataset format '{formatName}'; use one of jsonl, pairs-jsonl, eto-sft, eto-dpo, agentgym, eto-explored, trl-dpo");
+            : throw new ArgumentException($"unknown dataset format '{formatName}'; use one of {string.Join(", ", Enum.GetValues<TrajectoryFormat>().Select(TrajectoryFormats.Name))}");
 
     /// <summary>The named format, or the detected one when <paramref name="formatName"/> is null.</summary>
     public static TrajectoryFormat ResolveFormat(string path, string? formatName)
