@@ -153,6 +153,22 @@ public struct Xoshiro256StarStar
         _s3 = SplitMix64.Next(ref state);
     }
 
+    private Xoshiro256StarStar(ulong s0, ulong s1, ulong s2, ulong s3) => (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+
+    /// <summary>The four state words, for checkpoints: <see cref="FromState"/> resumes the stream exactly where it stands.</summary>
+    public readonly ulong[] GetState() => [_s0, _s1, _s2, _s3];
+
+    /// <summary>A generator continuing from <see cref="GetState"/>'s words. The all-zero state is xoshiro's one fixed point (it
+    /// would return zeros forever) and no seeded generator reaches it, so it is rejected.</summary>
+    public static Xoshiro256StarStar FromState(ReadOnlySpan<ulong> state)
+    {
+        if (state.Length != 4)
+            throw new ArgumentException($"xoshiro256** state is 4 words; {state.Length} were given", nameof(state));
+        if ((state[0] | state[1] | state[2] | state[3]) == 0)
+            throw new ArgumentException("xoshiro256** state must not be all zeros", nameof(state));
+        return new Xoshiro256StarStar(state[0], state[1], state[2], state[3]);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong NextUInt64()
     {
