@@ -11,10 +11,10 @@ public static class RmsNorm
     // Forward:
     //   rstd[r]  = 1 / sqrt(sum_c x[r, c]^2 / dim + eps)        (fp32 sum of squares)
     //   y[r, c]  = (x[r, c] * rstd[r]) * w[c]
-    // Backward (implemented later; recorded here so both sides save the same thing):
+    // Backward (from x, w and the saved rstd; y is not needed):
     //   with g = dy * w and r = rstd[row],
     //   dx[c] = r * g[c] - x[c] * (r^3 / dim) * sum_k g[k] * x[k]      (dr/dx_c = -r^3 x_c / dim)
-    //   dw[c] = sum over rows of dy[c] * x[c] * r
+    //   dw[c] = sum over rows of dy[c] * x[c] * r                       (rows added in order 0, 1, ...: deterministic)
     // Layout: x, y [rows, dim] row-major (element (r, c) at r * dim + c); weight [dim]; rstd [rows].
 
     /// <summary>
@@ -51,6 +51,73 @@ public static class RmsNorm
             rstd[r] = inv;
             TensorPrimitives.Multiply(xr, inv, yr);
             TensorPrimitives.Multiply(yr, w, yr);
+        }
+    }
+
+    /// <summary>
+    /// Gradients of <see cref="Forward"/>: dx (written, or added when <paramref name="accumulateDx"/>: the residual
+    /// stream's gradient) and, when <paramref name="dWeight"/> is not empty, dWeight += (a frozen weight passes empty).
+    /// </summary>
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> dWeight, int rows, int dim, bool accumulateDx = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
+        long n = (long)rows * dim;
+        RequireLength(x.Length, n, nameof(x), "[rows, dim]");
+        RequireLength(weight.Length, dim, nameof(weight), "[dim]");
+        RequireLength(rstd.Length, rows, nameof(rstd), "[rows]");
+        RequireLength(dy.Length, n, nameof(dy), "[rows, dim]");
+        RequireLength(dx.Length, n, nameof(dx), "[rows, dim]");
+        if (!dWeight.IsEmpty)
+        {
+            RequireLength(dWeight.Length, dim, nameof(dWeight), "[dim]");
+        }
+
+        // Each row's dx is independent: rows run in parallel blocks. dWeight sums over rows, so it runs serially after.
+        unsafe
+        {
+            fixed (float* px = x, pw = weight, pr = rstd, pdy = dy, pdx = dx)
+            {
+                var xs = new Pinned<float>(px, (int)n);
+                var ws = new Pinned<float>(pw, dim);
+                var rs = new Pinned<float>(pr, rows);
+                var dys = new Pinned<float>(pdy, (int)n);
+                var dxs = new Pinned<float>(pdx, (int)n);
+                RowParallel.For(rows, 4L * dim, (first, end) =>
+                {
+                    float[] g = new float[dim];
+                    for (int r = first; r < end; r++)
+                    {
+                        ReadOnlySpan<float> xr = xs.Slice((long)r * dim, dim);
+                        Span<float> dxr = dxs.Slice((long)r * dim, dim);
+                        float inv = rs[r];
+                        TensorPrimitives.Multiply(dys.Slice((long)r * dim, dim), ws.Span, g);
+                        float coefficient = inv * inv * inv / dim * TensorPrimitives.Dot(g, xr);
+                        TensorPrimitives.Multiply(g, inv, g);
+                        TensorPrimitives.MultiplyAdd(xr, -coefficient, g, g);
+                        if (accumulateDx)
+                        {
+                            TensorPrimitives.Add(dxr, g, dxr);
+                        }
+                        else
+                        {
+                            g.CopyTo(dxr);
+                        }
+                    }
+                });
+            }
+        }
+
+        if (!dWeight.IsEmpty)
+        {
+            Span<float> normalized = dim <= 1024 ? stackalloc float[dim] : new float[dim];
+            Span<float> dw = dWeight[..dim];
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Multiply(x.Slice(r * dim, dim), rstd[r], normalized); // as in Forward: x * rstd
+                TensorPrimitives.MultiplyAdd(dy.Slice(r * dim, dim), normalized, dw, dw);
+            }
         }
     }
 
