@@ -1,0 +1,74 @@
+using System.Text.Json;
+using OnnxCoEvo.Cli;
+using OnnxCoEvo.Cli.Commands;
+using OnnxCoEvo.Training.Cpu;
+
+namespace OnnxCoEvo.Tests.Cli;
+
+/// <summary>`coevo bench cpu` driven in-process: the report's shape, never its speed.</summary>
+public sealed class BenchCommandsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static int Coevo(params string[] args) => Program.Dispatch(args, TextWriter.Null);
+
+    [Fact]
+    public void Bench_cpu_quick_writes_a_json_report_with_machine_peak_and_every_gemm_case()
+    {
+        string json = _dir.File("results/cpu.json");
+        Assert.Equal(0, Coevo("bench", "cpu", "--quick", "--threads", "2", "--json", json));
+
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
+        JsonElement root = doc.RootElement;
+        Assert.Equal($"coevo bench cpu --quick --threads 2 --json {json}", root.GetProperty("command").GetString());
+        Assert.Equal(2, root.GetProperty("threads").GetInt32());
+
+        JsonElement machine = root.GetProperty("machine");
+        Assert.False(string.IsNullOrWhiteSpace(machine.GetProperty("cpu_model").GetString()));
+        Assert.Equal(Environment.ProcessorCount, machine.GetProperty("logical_processors").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(machine.GetProperty("simd").GetString()));
+
+        JsonElement one = root.GetProperty("peak_one_thread"), all = root.GetProperty("peak_all_threads");
+        Assert.Equal(1, one.GetProperty("threads").GetInt32());
+        Assert.Equal(2, all.GetProperty("threads").GetInt32());
+        Assert.Equal(2, all.GetProperty("per_thread_gflops").GetArrayLength());
+        Assert.True(one.GetProperty("total_gflops").GetDouble() > 0);
+        Assert.True(all.GetProperty("total_gflops").GetDouble() > 0);
+        JsonElement wide = root.GetProperty("peak_vector512_all_threads");
+        Assert.Equal(CpuPeak.IsSupported(PeakInstruction.Avx512Fma) ? JsonValueKind.Object : JsonValueKind.Null, wide.ValueKind);
+
+        JsonElement[] rows = root.GetProperty("rows").EnumerateArray().ToArray();
+        Assert.Equal(BenchCpuCommand.GemmCases.Count, rows.Length);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            JsonElement row = rows[i];
+            Assert.Equal("gemm", row.GetProperty("section").GetString());
+            Assert.Equal(BenchCpuCommand.GemmCases[i].Detail, row.GetProperty("detail").GetString());
+            Assert.Equal(2, row.GetProperty("threads").GetInt32());
+            Assert.Equal(3, row.GetProperty("repetitions").GetInt32());
+            Assert.Equal("GFLOP/s", row.GetProperty("rate_unit").GetString());
+            Assert.True(row.GetProperty("median_milliseconds").GetDouble() > 0);
+            Assert.True(row.GetProperty("rate").GetDouble() > 0);
+            Assert.True(row.GetProperty("percent_of_peak").GetDouble() > 0);
+        }
+        Assert.Contains(rows, r => r.GetProperty("detail").GetString() == "NT 512x1024x256");
+        Assert.Contains(rows, r => r.GetProperty("detail").GetString() == "TN 1024x256x512");
+    }
+
+    [Fact]
+    public void Bench_cpu_rejects_a_negative_thread_count()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Coevo("bench", "cpu", "--quick", "--threads", "-1"));
+        Assert.Contains("--threads", e.Message);
+    }
+
+    [Fact]
+    public void Bench_group_lists_its_verb()
+    {
+        var help = new StringWriter();
+        Assert.Equal(0, Program.Dispatch(["bench", "--help"], help));
+        Assert.Contains("cpu", help.ToString());
+    }
+}
