@@ -6,7 +6,7 @@ namespace OnnxCoEvo.Core;
 /// fsync of a directory, so that a file created in it survives a power loss (fsync of the file alone does not
 /// make its directory entry durable on Linux). Best effort and Linux only: elsewhere, or on failure, it does nothing.
 /// </summary>
-internal static partial class DirectoryDurability
+public static partial class DirectoryDurability
 {
     public static void Flush(string directory)
     {

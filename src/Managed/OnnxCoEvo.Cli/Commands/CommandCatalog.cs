@@ -17,6 +17,7 @@ public static class CommandCatalog
         new("", "top-level verbs", [typeof(DoctorCommand)]),
         new("model", "create and inspect Hugging Face-format model directories", [typeof(ModelInitCommand), typeof(ModelInfoCommand)]),
         new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),
+        new("train", "train a LoRA adapter (or every weight) with SFT or DPO; resumable runs", [typeof(TrainSftCommand), typeof(TrainDpoCommand)]),
         new("bench", "benchmarks: CPU GEMM and training throughput; kernels against PyTorch peers", [typeof(BenchCpuCommand)]),
     ];
 

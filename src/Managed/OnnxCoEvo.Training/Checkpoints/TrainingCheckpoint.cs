@@ -26,6 +26,9 @@ public sealed record CheckpointSaveOptions
 /// A checkpoint is written into a staging directory and renamed into place whole (<see cref="AtomicDirectory"/>), so a
 /// directory with the final name is always complete, and an existing checkpoint is never overwritten.
 /// </summary>
+/// <summary>A checkpoint read back: the trainer state, the trainable tensors and the optimizer state.</summary>
+public sealed record CheckpointContents(TrainerState State, IReadOnlyList<NamedTensor> Trainable, AdamWState Optimizer);
+
 public static partial class TrainingCheckpoint
 {
     public const string DirectoryPrefix = "checkpoint-";
@@ -51,11 +54,24 @@ public static partial class TrainingCheckpoint
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentNullException.ThrowIfNull(state);
-        state.Validate();
         IReadOnlyList<Parameter> trainable = parameters.Trainable;
         if (!trainable.Select(p => p.Name).SequenceEqual(optimizer.Parameters.Select(p => p.Name)))
             throw new ArgumentException("the optimizer's parameters are not the parameter set's trainable parameters");
+        return Save(runDirectory, trainable.Select(p => new NamedTensor(p.Name, p.Shape, p.Value)).ToList(),
+            new AdamWState(optimizer.StepCount, optimizer.StateTensors()), state, options);
+    }
+
+    /// <summary>
+    /// The backend-neutral form: trainable tensors and optimizer state as named tensors (what
+    /// <c>ITrainerBackend.GetTrainable</c> and <c>GetOptimizerState</c> return).
+    /// </summary>
+    public static string Save(string runDirectory, IReadOnlyList<NamedTensor> trainable, AdamWState optimizer, TrainerState state,
+        CheckpointSaveOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(trainable);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(state);
+        state.Validate();
         options ??= new CheckpointSaveOptions();
 
         Directory.CreateDirectory(runDirectory);
@@ -65,14 +81,13 @@ public static partial class TrainingCheckpoint
         string staging = AtomicDirectory.CreateStaging(target);
         try
         {
-            WriteFile(staging, TrainableFileName, options, path => ExpectedTensors.Write(path,
-                trainable.Select(p => new NamedTensor(p.Name, p.Shape, p.Value)).ToList(),
+            WriteFile(staging, TrainableFileName, options, path => ExpectedTensors.Write(path, trainable,
                 new Dictionary<string, string> { ["format"] = "pt" }));
-            WriteFile(staging, OptimizerFileName, options, path => ExpectedTensors.Write(path, optimizer.StateTensors(),
+            WriteFile(staging, OptimizerFileName, options, path => ExpectedTensors.Write(path, optimizer.Tensors,
                 new Dictionary<string, string>
                 {
                     ["optimizer"] = "adamw",
-                    [OptimizerStepKey] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture),
+                    [OptimizerStepKey] = optimizer.Step.ToString(CultureInfo.InvariantCulture),
                 }));
             WriteFile(staging, TrainerState.FileName, options, path => AtomicFile.WriteAllText(path, state.ToJson()));
             AtomicDirectory.Publish(staging, target);
@@ -134,14 +149,29 @@ public static partial class TrainingCheckpoint
 
     /// <summary>
     /// Reads a checkpoint into <paramref name="parameters"/> (its trainable parameters) and <paramref name="optimizer"/>,
-    /// returning the trainer state. Every file is validated first (tensor names, shapes and dtype F32 against the parameter
-    /// set; the optimizer step; trainer_state.json; the step against the directory name), so a bad checkpoint throws a
-    /// <see cref="DataFormatException"/> naming the file and tensor or field and changes nothing.
+    /// returning the trainer state. Every file is validated first (see <see cref="Read"/>), so a bad checkpoint throws
+    /// and changes nothing.
     /// </summary>
     public static TrainerState Load(string checkpointDirectory, ParameterSet parameters, AdamW optimizer)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(optimizer);
+        IReadOnlyList<Parameter> trainable = parameters.Trainable;
+        CheckpointContents contents = Read(checkpointDirectory, trainable.Select(p => (p.Name, p.Shape)).ToList(), optimizer.StateLayout.ToList());
+        optimizer.ImportState(contents.Optimizer);
+        for (int i = 0; i < trainable.Count; i++)
+            contents.Trainable[i].Values.CopyTo(trainable[i].Value, 0);
+        return contents.State;
+    }
+
+    /// <summary>
+    /// Reads and validates a whole checkpoint against the layouts the caller expects (tensor names, shapes and dtype F32;
+    /// the optimizer step; trainer_state.json; the step against the directory name). Faults are
+    /// <see cref="DataFormatException"/>s naming the file and tensor or field. Tensors come back in layout order.
+    /// </summary>
+    public static CheckpointContents Read(string checkpointDirectory, IReadOnlyList<(string Name, int[] Shape)> trainableLayout,
+        IReadOnlyList<(string Name, int[] Shape)> optimizerLayout)
+    {
         foreach (string name in FileNames)
             if (!File.Exists(Path.Combine(checkpointDirectory, name)))
                 throw new FileNotFoundException($"{checkpointDirectory} is not a complete checkpoint: {name} is missing", Path.Combine(checkpointDirectory, name));
@@ -152,25 +182,21 @@ public static partial class TrainingCheckpoint
         if (match.Success && long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) != state.GlobalStep)
             throw new DataFormatException(statePath, "$.global_step", $"is {state.GlobalStep} but the directory is {match.Value}");
 
-        IReadOnlyList<Parameter> trainable = parameters.Trainable;
-        float[][] values = new ExpectedTensors(trainable.Select(p => (p.Name, ShapeText.ToLong(p.Shape))).ToList())
+        float[][] values = new ExpectedTensors(trainableLayout.Select(p => (p.Name, ShapeText.ToLong(p.Shape))).ToList())
         {
             DescribeUnknown = _ => "is not a trainable parameter of the model",
         }.ReadFrom(Path.Combine(checkpointDirectory, TrainableFileName));
 
         string optimizerPath = Path.Combine(checkpointDirectory, OptimizerFileName);
         long optimizerStep = 0;
-        List<(string Name, int[] Shape)> layout = optimizer.StateLayout.ToList();
-        float[][] moments = new ExpectedTensors(layout.Select(t => (t.Name, ShapeText.ToLong(t.Shape))).ToList())
+        float[][] moments = new ExpectedTensors(optimizerLayout.Select(t => (t.Name, ShapeText.ToLong(t.Shape))).ToList())
         {
             DescribeUnknown = _ => "is not an AdamW moment of a trainable parameter",
         }.ReadFrom(optimizerPath, file => optimizerStep = ReadOptimizerStep(file));
 
-        optimizer.ImportState(new AdamWState(optimizerStep,
-            layout.Select((t, i) => new NamedTensor(t.Name, t.Shape, moments[i])).ToList()));
-        for (int i = 0; i < trainable.Count; i++)
-            values[i].CopyTo(trainable[i].Value, 0);
-        return state;
+        return new CheckpointContents(state,
+            trainableLayout.Select((t, i) => new NamedTensor(t.Name, t.Shape, values[i])).ToList(),
+            new AdamWState(optimizerStep, optimizerLayout.Select((t, i) => new NamedTensor(t.Name, t.Shape, moments[i])).ToList()));
     }
 
     private static long ReadOptimizerStep(SafeTensorsFile file)

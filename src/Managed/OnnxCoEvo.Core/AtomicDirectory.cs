@@ -1,13 +1,11 @@
-using System.Runtime.InteropServices;
-
-namespace OnnxCoEvo.Training.Checkpoints;
+namespace OnnxCoEvo.Core;
 
 /// <summary>
 /// Publishes a directory whole: its files are written into a staging sibling "{name}.tmp-{random}" (each file fsynced),
 /// which is then renamed to its final name (atomic on POSIX) and the parent fsynced. Readers see the old directory,
 /// no directory, or the complete new one, never a half-written one under the final name.
 /// </summary>
-internal static partial class AtomicDirectory
+public static class AtomicDirectory
 {
     public const string StagingMarker = ".tmp-";
 
@@ -27,7 +25,7 @@ internal static partial class AtomicDirectory
         if (Directory.Exists(full) || File.Exists(full))
             throw new IOException($"{full} already exists; it is left as it is");
         Directory.Move(staging, full);
-        FlushDirectory(Path.GetDirectoryName(full) ?? ".");
+        DirectoryDurability.Flush(Path.GetDirectoryName(full) ?? ".");
     }
 
     /// <summary>
@@ -63,32 +61,4 @@ internal static partial class AtomicDirectory
         try { Directory.Delete(directory, recursive: true); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
-
-    // Core's DirectoryDurability does this but is internal to Core: fsync the directory so a rename in it survives a
-    // power loss. Best effort and Linux only, as there.
-    private static void FlushDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-            return;
-        try
-        {
-            int fd = Open(directory, flags: 0); // O_RDONLY; works on directories
-            if (fd < 0)
-                return;
-            _ = Fsync(fd);
-            _ = Close(fd);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-        }
-    }
-
-    [LibraryImport("libc.so.6", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc.so.6", EntryPoint = "fsync")]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc.so.6", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }
