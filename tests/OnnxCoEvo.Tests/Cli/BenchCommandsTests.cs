@@ -30,16 +30,17 @@ public sealed class BenchCommandsTests : IDisposable
         Assert.Equal(Environment.ProcessorCount, machine.GetProperty("logical_processors").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(machine.GetProperty("simd").GetString()));
 
-        JsonElement one = root.GetProperty("peak_one_thread"), all = root.GetProperty("peak_all_threads");
+        JsonElement one = root.GetProperty("peak_one_thread"), all = root.GetProperty("peak_allRowsthreads");
         Assert.Equal(1, one.GetProperty("threads").GetInt32());
         Assert.Equal(2, all.GetProperty("threads").GetInt32());
         Assert.Equal(2, all.GetProperty("per_thread_gflops").GetArrayLength());
         Assert.True(one.GetProperty("total_gflops").GetDouble() > 0);
         Assert.True(all.GetProperty("total_gflops").GetDouble() > 0);
-        JsonElement wide = root.GetProperty("peak_vector512_all_threads");
+        JsonElement wide = root.GetProperty("peak_vector512_allRowsthreads");
         Assert.Equal(CpuPeak.IsSupported(PeakInstruction.Avx512Fma) ? JsonValueKind.Object : JsonValueKind.Null, wide.ValueKind);
 
-        JsonElement[] rows = root.GetProperty("rows").EnumerateArray().ToArray();
+        JsonElement[] allRows = root.GetProperty("rows").EnumerateArray().ToArray();
+        JsonElement[] rows = allRows.Where(r => r.GetProperty("section").GetString() == "gemm").ToArray();
         Assert.Equal(BenchCpuCommand.GemmCases.Count, rows.Length);
         for (int i = 0; i < rows.Length; i++)
         {
@@ -55,6 +56,16 @@ public sealed class BenchCommandsTests : IDisposable
         }
         Assert.Contains(rows, r => r.GetProperty("detail").GetString() == "NT 512x1024x256");
         Assert.Contains(rows, r => r.GetProperty("detail").GetString() == "TN 1024x256x512");
+
+        // The training section: tokens/s of SFT (LoRA, full) and DPO steps on the tiny preset, no % of peak.
+        JsonElement[] training = allRows.Where(r => r.GetProperty("section").GetString() == "training").ToArray();
+        Assert.Equal(3, training.Length);
+        Assert.All(training, r =>
+        {
+            Assert.Equal("tokens/s", r.GetProperty("rate_unit").GetString());
+            Assert.True(r.GetProperty("rate").GetDouble() > 0);
+            Assert.Equal(JsonValueKind.Null, r.GetProperty("percent_of_peak").ValueKind);
+        });
     }
 
     [Fact]
