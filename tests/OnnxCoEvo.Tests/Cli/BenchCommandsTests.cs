@@ -30,13 +30,13 @@ public sealed class BenchCommandsTests : IDisposable
         Assert.Equal(Environment.ProcessorCount, machine.GetProperty("logical_processors").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(machine.GetProperty("simd").GetString()));
 
-        JsonElement one = root.GetProperty("peak_one_thread"), all = root.GetProperty("peak_allRowsthreads");
+        JsonElement one = root.GetProperty("peak_one_thread"), all = root.GetProperty("peak_all_threads");
         Assert.Equal(1, one.GetProperty("threads").GetInt32());
         Assert.Equal(2, all.GetProperty("threads").GetInt32());
         Assert.Equal(2, all.GetProperty("per_thread_gflops").GetArrayLength());
         Assert.True(one.GetProperty("total_gflops").GetDouble() > 0);
         Assert.True(all.GetProperty("total_gflops").GetDouble() > 0);
-        JsonElement wide = root.GetProperty("peak_vector512_allRowsthreads");
+        JsonElement wide = root.GetProperty("peak_vector512_all_threads");
         Assert.Equal(CpuPeak.IsSupported(PeakInstruction.Avx512Fma) ? JsonValueKind.Object : JsonValueKind.Null, wide.ValueKind);
 
         JsonElement[] allRows = root.GetProperty("rows").EnumerateArray().ToArray();
