@@ -111,6 +111,9 @@ public sealed class TrainerTests : IDisposable
         Assert.True(result.Summary.LastRewardMargin > 0.5, $"margin {result.Summary.LastRewardMargin}");
         Assert.True(result.Summary.LastLoss < Math.Log(2) - 0.1, $"loss {result.Summary.FirstLoss} -> {result.Summary.LastLoss}");
         Assert.True(File.Exists(Path.Combine(_dir.File("dpo"), "reference_logps.json")));
+        PreferenceEvaluation final = result.Summary.FinalPreferences!;
+        Assert.Equal(4, final.Pairs);
+        Assert.True(final.Margin > 0.5 && final.Accuracy == 1, $"over all pairs: margin {final.Margin}, accuracy {final.Accuracy}");
         Assert.True(File.Exists(Path.Combine(result.FinalOutput!, "adapter_model.safetensors")));
     }
 

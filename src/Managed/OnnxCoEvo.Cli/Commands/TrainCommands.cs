@@ -186,6 +186,9 @@ public abstract class TrainCommandBase : ICliCommand
             AnsiConsole.MarkupLine($"{(s.Stopped ? "[yellow]stopped[/]" : "[green]trained[/]")} steps {s.StartStep}..{s.FinalStep} of {s.TotalSteps}: " +
                 $"loss {F(s.FirstLoss)} -> {F(s.LastLoss)}{margin}, {HumanUnits.Count(s.TrainedTokens)} trained tokens in {s.Elapsed.TotalSeconds:0.0} s");
         }
+        if (s.FinalPreferences is { } p)
+            AnsiConsole.MarkupLine($"all {p.Pairs} pairs after training: reward margin {F(p.Margin)} (chosen {F(p.ChosenReward)}, " +
+                $"rejected {F(p.RejectedReward)}), accuracy {p.Accuracy.ToString("0.00", CultureInfo.InvariantCulture)}");
         if (s.LastCheckpoint is not null)
             AnsiConsole.MarkupLine($"checkpoint {Markup.Escape(s.LastCheckpoint)}");
         if (result.FinalOutput is not null)

@@ -64,12 +64,13 @@ public sealed class TrainingRun
         if (_options.Objective != TrainingObjective.Dpo)
             throw new InvalidOperationException("the options are for SFT; call TrainSft");
         (double Chosen, double Rejected)[] reference = LoadOrComputeReference(examples);
-        return Run(examples.Count, progress, stop, (indices, settings) =>
+        TrainingSummary summary = Run(examples.Count, progress, stop, (indices, settings) =>
         {
             var micro = Chunk(indices, _options.MicroBatchSize,
                 i => new DpoStepPair(examples[i].Chosen, examples[i].Rejected, reference[i].Chosen, reference[i].Rejected));
             return _backend.DpoStep(micro, _options.Dpo, settings);
         });
+        return summary.Completed ? summary with { FinalPreferences = EvaluatePreferences(examples, reference) } : summary;
     }
 
     private TrainingSummary Run(int sampleCount, IProgress<TrainingProgress>? progress, CancellationToken stop,
@@ -247,6 +248,33 @@ public sealed class TrainingRun
         }
         ReferenceLogProbsFile.Write(ReferencePath, new ReferenceLogProbsFile(_options.Reference.ToString().ToLowerInvariant(), fingerprint, values));
         return values;
+    }
+
+    /// <summary>Scores every pair with the current policy against the stored reference.</summary>
+    public PreferenceEvaluation EvaluatePreferences(IReadOnlyList<DpoExample> examples, (double Chosen, double Rejected)[] reference)
+    {
+        double beta = _options.Dpo.Beta, chosen = 0, rejected = 0, accurate = 0;
+        int chunk = Math.Max(1, _options.MicroBatchSize);
+        for (int start = 0; start < examples.Count; start += chunk)
+        {
+            int count = Math.Min(chunk, examples.Count - start);
+            var sequences = new List<TrainingSequence>(2 * count);
+            for (int i = start; i < start + count; i++)
+            {
+                sequences.Add(examples[i].Chosen);
+                sequences.Add(examples[i].Rejected);
+            }
+            double[] sums = _backend.SequenceLogProbs(sequences);
+            for (int i = 0; i < count; i++)
+            {
+                double c = beta * (sums[2 * i] - reference[start + i].Chosen), r = beta * (sums[2 * i + 1] - reference[start + i].Rejected);
+                chosen += c;
+                rejected += r;
+                if (c > r) accurate++;
+            }
+        }
+        int n = examples.Count;
+        return new PreferenceEvaluation(n, chosen / n, rejected / n, (chosen - rejected) / n, accurate / n);
     }
 
     private static IReadOnlyList<IReadOnlyList<T>> Chunk<T>(int[] indices, int size, Func<int, T> select)
