@@ -32,15 +32,21 @@ public sealed class AdapterLogitsTests : IDisposable
         PackedBatch packed = PackedBatch.Pack(batch, config.VocabSize);
         float[] expected = trained.Model.Logits(packed);
 
-        string folder = _dir.File("adapter");
-        new PeftAdapter { Config = lora, BaseModelNameOrPath = model, Tensors = trained.GetTrainable() }.Save(folder);
+        string folder = trained.SaveAdapter(_dir.File("adapter"), model);
         PeftAdapter loaded = PeftAdapter.Load(folder, config);
         Assert.Equal(lora.UseRsLora, loaded.Config.UseRsLora);
         Assert.Equal(lora.Scaling, loaded.Config.Scaling);
 
         using var fresh = CpuTrainerBackend.Create(new CpuTrainerBackendOptions { ModelDirectory = model, Lora = loaded.Config, Seed = 99 });
         Assert.NotEqual(expected, fresh.Model.Logits(packed)); // a fresh adapter (B = 0) is the base model
-        fresh.SetTrainable(loaded.Tensors);
+        fresh.LoadAdapter(folder);
         Assert.Equal(expected, fresh.Model.Logits(packed));    // bit-identical: fp32 safetensors round trip
+
+        // An adapter with another config is refused before anything changes.
+        using var other = CpuTrainerBackend.Create(new CpuTrainerBackendOptions { ModelDirectory = model, Lora = lora with { Alpha = 16 } });
+        float[] before = other.Model.Logits(packed);
+        var e = Assert.Throws<ArgumentException>(() => other.LoadAdapter(folder));
+        Assert.Contains("adapter_config.json", e.Message);
+        Assert.Equal(before, other.Model.Logits(packed));
     }
 }

@@ -128,12 +128,7 @@ public static class TrainingJob
     public static string WriteFinal(ITrainerBackend backend, string modelDirectory, string runDirectory, LoraConfig? lora)
     {
         if (lora is not null)
-        {
-            string adapterDirectory = Path.Combine(runDirectory, AdapterFolder);
-            new PeftAdapter { Config = lora, BaseModelNameOrPath = modelDirectory, Tensors = backend.GetTrainable() }
-                .Save(adapterDirectory, overwrite: true);
-            return adapterDirectory;
-        }
+            return backend.SaveAdapter(Path.Combine(runDirectory, AdapterFolder), modelDirectory);
 
         string target = Path.Combine(runDirectory, ModelFolder);
         string staging = AtomicDirectory.CreateStaging(target);

@@ -230,8 +230,31 @@ public sealed class TrainingRun
                 "is missing, but this run directory has checkpoints: the reference of the original start cannot be recomputed; use another --out");
         }
 
+        var values = ScorePairs(examples, adapterEnabled: _options.Reference == DpoReference.Start);
+        ReferenceLogProbsFile.Write(ReferencePath, new ReferenceLogProbsFile(_options.Reference.ToString().ToLowerInvariant(), fingerprint, values));
+        return values;
+    }
+
+    /// <summary>Scores every pair with the current policy against the stored reference.</summary>
+    public PreferenceEvaluation EvaluatePreferences(IReadOnlyList<DpoExample> examples, (double Chosen, double Rejected)[] reference)
+    {
+        double beta = _options.Dpo.Beta, chosen = 0, rejected = 0, accurate = 0;
+        (double Chosen, double Rejected)[] policy = ScorePairs(examples, adapterEnabled: true);
+        for (int i = 0; i < examples.Count; i++)
+        {
+            double c = beta * (policy[i].Chosen - reference[i].Chosen), r = beta * (policy[i].Rejected - reference[i].Rejected);
+            chosen += c;
+            rejected += r;
+            if (c > r) accurate++;
+        }
+        int n = examples.Count;
+        return new PreferenceEvaluation(n, chosen / n, rejected / n, (chosen - rejected) / n, accurate / n);
+    }
+
+    /// <summary>Summed continuation log-probs of both sides of every pair, a micro-batch of pairs per backend call.</summary>
+    private (double Chosen, double Rejected)[] ScorePairs(IReadOnlyList<DpoExample> examples, bool adapterEnabled)
+    {
         var values = new (double, double)[examples.Count];
-        bool adapterEnabled = _options.Reference == DpoReference.Start;
         int chunk = Math.Max(1, _options.MicroBatchSize);
         for (int start = 0; start < examples.Count; start += chunk)
         {
@@ -246,35 +269,7 @@ public sealed class TrainingRun
             for (int i = 0; i < count; i++)
                 values[start + i] = (sums[2 * i], sums[2 * i + 1]);
         }
-        ReferenceLogProbsFile.Write(ReferencePath, new ReferenceLogProbsFile(_options.Reference.ToString().ToLowerInvariant(), fingerprint, values));
         return values;
-    }
-
-    /// <summary>Scores every pair with the current policy against the stored reference.</summary>
-    public PreferenceEvaluation EvaluatePreferences(IReadOnlyList<DpoExample> examples, (double Chosen, double Rejected)[] reference)
-    {
-        double beta = _options.Dpo.Beta, chosen = 0, rejected = 0, accurate = 0;
-        int chunk = Math.Max(1, _options.MicroBatchSize);
-        for (int start = 0; start < examples.Count; start += chunk)
-        {
-            int count = Math.Min(chunk, examples.Count - start);
-            var sequences = new List<TrainingSequence>(2 * count);
-            for (int i = start; i < start + count; i++)
-            {
-                sequences.Add(examples[i].Chosen);
-                sequences.Add(examples[i].Rejected);
-            }
-            double[] sums = _backend.SequenceLogProbs(sequences);
-            for (int i = 0; i < count; i++)
-            {
-                double c = beta * (sums[2 * i] - reference[start + i].Chosen), r = beta * (sums[2 * i + 1] - reference[start + i].Rejected);
-                chosen += c;
-                rejected += r;
-                if (c > r) accurate++;
-            }
-        }
-        int n = examples.Count;
-        return new PreferenceEvaluation(n, chosen / n, rejected / n, (chosen - rejected) / n, accurate / n);
     }
 
     private static IReadOnlyList<IReadOnlyList<T>> Chunk<T>(int[] indices, int size, Func<int, T> select)
