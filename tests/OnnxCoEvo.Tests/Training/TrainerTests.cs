@@ -179,8 +179,12 @@ public sealed class TrainerTests : IDisposable
         string data = TrainingSamples.WriteSft(_dir, 4);
         TrainingJob.Run(ResumableSft(model, data, "run"));
         string other = TrainingSamples.WriteSft(_dir, 5, "other.jsonl");
+        string config = Path.Combine(_dir.File("run"), "train_config.json");
+        string before = File.ReadAllText(config);
         var e = Assert.Throws<InvalidOperationException>(() => TrainingJob.Run(ResumableSft(model, other, "run")));
         Assert.Contains("different run", e.Message);
+        Assert.Contains("'data'", e.Message);
+        Assert.Equal(before, File.ReadAllText(config));
     }
 
     [Fact]

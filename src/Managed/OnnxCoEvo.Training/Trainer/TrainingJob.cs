@@ -107,7 +107,6 @@ public static class TrainingJob
         Directory.CreateDirectory(runDirectory);
         var identity = Identity(modelDirectory, config, lora, spec, report,
             spec.Options.Objective == TrainingObjective.Sft ? Fingerprint(sft.Select(e => e.Sequence)) : Fingerprint(dpo.SelectMany(e => new[] { e.Chosen, e.Rejected })));
-        AtomicFile.WriteAllText(Path.Combine(runDirectory, "train_config.json"), JsonSerializer.Serialize(identity, IndentedJson) + "\n");
 
         var run = new TrainingRun(backend, spec.Options, runDirectory, identity);
         TrainingSummary summary = spec.Options.Objective == TrainingObjective.Sft

@@ -15,6 +15,7 @@ namespace OnnxCoEvo.Training.Trainer;
 /// <code>
 /// checkpoints/checkpoint-000050/   trainable tensors, optimizer state, trainer_state.json (see RunCheckpointStore)
 /// metrics.jsonl                    one line per optimizer step
+/// train_config.json                the run identity (model, adapter config, data fingerprint, options)
 /// reference_logps.json             DPO only: the reference policy's log-prob sums, computed once at the start
 /// </code>
 /// Running again with the same identity resumes from the newest complete checkpoint and continues bit-identically
@@ -84,6 +85,9 @@ public sealed class TrainingRun
         var schedule = new LearningRateSchedule(kind, _options.LearningRate, total, warmup);
 
         long startStep = Resume();
+        // Written only once the directory is known to hold this run (or nothing), so a refused resume changes nothing.
+        AtomicFile.WriteAllText(Path.Combine(_runDirectory, "train_config.json"),
+            JsonSerializer.Serialize(_identity, new JsonSerializerOptions { WriteIndented = true }) + "\n");
         string? lastCheckpoint = _checkpoints.Latest()?.Directory;
         TruncateMetrics(startStep);
 
