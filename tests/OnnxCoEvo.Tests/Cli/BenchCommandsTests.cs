@@ -38,6 +38,13 @@ public sealed class BenchCommandsTests : IDisposable
         Assert.True(all.GetProperty("total_gflops").GetDouble() > 0);
         JsonElement wide = root.GetProperty("peak_vector512_all_threads");
         Assert.Equal(CpuPeak.IsSupported(PeakInstruction.Avx512Fma) ? JsonValueKind.Object : JsonValueKind.Null, wide.ValueKind);
+        Assert.Equal(CpuPeak.Describe(PeakInstruction.Vector256), all.GetProperty("instruction").GetString());
+
+        // The GEMM rows' % of peak is against the peak of the instruction the GEMM issues, named in the report.
+        Assert.Equal(CpuPeak.Describe(Gemm.Instruction), root.GetProperty("gemm_instruction").GetString());
+        double gemmPeak = root.GetProperty("gemm_peak_gflops").GetDouble();
+        JsonElement gemmPeakResult = Gemm.Instruction == PeakInstruction.Avx512Fma ? wide : all;
+        Assert.Equal(gemmPeakResult.GetProperty("total_gflops").GetDouble(), gemmPeak);
 
         JsonElement[] allRows = root.GetProperty("rows").EnumerateArray().ToArray();
         JsonElement[] rows = allRows.Where(r => r.GetProperty("section").GetString() == "gemm").ToArray();
@@ -52,7 +59,7 @@ public sealed class BenchCommandsTests : IDisposable
             Assert.Equal("GFLOP/s", row.GetProperty("rate_unit").GetString());
             Assert.True(row.GetProperty("median_milliseconds").GetDouble() > 0);
             Assert.True(row.GetProperty("rate").GetDouble() > 0);
-            Assert.True(row.GetProperty("percent_of_peak").GetDouble() > 0);
+            Assert.Equal(100 * row.GetProperty("rate").GetDouble() / gemmPeak, row.GetProperty("percent_of_peak").GetDouble(), 9);
         }
         Assert.Contains(rows, r => r.GetProperty("detail").GetString() == "NT 512x1024x256");
         Assert.Contains(rows, r => r.GetProperty("detail").GetString() == "TN 1024x256x512");

@@ -12,30 +12,30 @@ namespace OnnxCoEvo.Training.Cpu;
 /// <param name="TotalGflops">All flops over the wall time from the first start to the last finish.</param>
 public sealed record CpuPeakResult(string Instruction, int Threads, IReadOnlyList<double> PerThreadGflops, double TotalGflops);
 
-/// <summary>Which multiply-add <see cref="CpuPeak"/> times.</summary>
+/// <summary>Which multiply-add <see cref="CpuPeak"/> times; <see cref="Gemm.Instruction"/> says which one the GEMM issues.</summary>
 public enum PeakInstruction
 {
     /// <summary>
-    /// The one the GEMM microkernel issues, so its "% of peak" is against this: Vector256 FMA with AVX2 + FMA, else
-    /// Vector128 multiply-add (fused where the CPU has FMA, as on Arm).
+    /// What the Vector256 GEMM microkernel issues: Vector256 FMA with AVX2 + FMA, else Vector128 multiply-add (fused
+    /// where the CPU has FMA, as on Arm).
     /// </summary>
-    Gemm,
+    Vector256,
 
-    /// <summary>Vector512 FMA, for reference where the CPU has AVX-512: the GEMM does not use it.</summary>
+    /// <summary>Vector512 FMA, where the CPU has AVX-512: what the Vector512 GEMM microkernel issues.</summary>
     Avx512Fma,
 }
 
 /// <summary>
-/// Measures the machine's fp32 multiply-add peak the way the GEMM microkernel issues them: twelve independent
+/// Measures the machine's fp32 multiply-add peak the way the GEMM microkernels issue them: twelve independent
 /// accumulator chains (enough to cover FMA latency on two FMA ports), one thread per core, all starting together.
-/// Flops are counted as in GEMM: a multiply-add is 2 per lane (16 for a Vector256 FMA).
+/// Flops are counted as in GEMM: a multiply-add is 2 per lane (16 for a Vector256 FMA, 32 for a Vector512 one).
 /// </summary>
 public static class CpuPeak
 {
     private const int Chains = 12;
     private const long IterationsPerBatch = 1 << 16;
 
-    public static bool IsSupported(PeakInstruction instruction) => instruction == PeakInstruction.Gemm || Avx512F.IsSupported;
+    public static bool IsSupported(PeakInstruction instruction) => instruction == PeakInstruction.Vector256 || Avx512F.IsSupported;
 
     /// <summary>What <see cref="Measure"/> times for this choice on this CPU, e.g. "Vector256 FMA".</summary>
     public static string Describe(PeakInstruction instruction) => instruction switch
@@ -51,7 +51,7 @@ public static class CpuPeak
     /// after calibrating on the calling thread (which doubles as the JIT and clock warm-up).
     /// </summary>
     /// <exception cref="NotSupportedException">AVX-512 FMA on a CPU without AVX-512.</exception>
-    public static CpuPeakResult Measure(int threads, TimeSpan duration, PeakInstruction instruction = PeakInstruction.Gemm)
+    public static CpuPeakResult Measure(int threads, TimeSpan duration, PeakInstruction instruction = PeakInstruction.Vector256)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);

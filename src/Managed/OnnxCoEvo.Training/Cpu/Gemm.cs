@@ -6,10 +6,20 @@ namespace OnnxCoEvo.Training.Cpu;
 /// The three uses in a linear layer y = x W^T: forward (x, W, transB), input grad dx = dy W (plain), weight grad
 /// dW += dy^T x (transA, accumulate).
 /// Determinism contract: every C element is summed over k in the same order whatever the thread count, so results
-/// are bit-identical run to run (bit-identical resume depends on it).
+/// are bit-identical run to run (bit-identical resume depends on it). The Vector512 kernels (where AVX-512 is fast) and
+/// the Vector256 one follow the same order, so AVX-512 and AVX2 machines agree too; CPUs without FMA (multiply, then
+/// add) do not.
 /// </summary>
 public static class Gemm
 {
+    /// <summary>The multiply-add the packed GEMM's microkernel issues on this machine: its % of peak is against that peak.</summary>
+    public static PeakInstruction Instruction => GemmKernels.UseVector512 ? PeakInstruction.Avx512Fma : PeakInstruction.Vector256;
+
+    /// <summary>The packed GEMM's microkernel on this machine in words, e.g. "Vector512 FMA 8x32 (16x16 where n &lt;= 16)".</summary>
+    public static string KernelDescription => GemmKernels.UseVector512
+        ? $"Vector512 FMA {Kernel8x32Avx512.PanelRows}x{Kernel8x32Avx512.PanelCols} ({Kernel16x16Avx512.PanelRows}x{Kernel16x16Avx512.PanelCols} where n <= {Kernel16x16Avx512.PanelCols})"
+        : $"{CpuPeak.Describe(PeakInstruction.Vector256)} {Kernel6x16.PanelRows}x{Kernel6x16.PanelCols}";
+
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transA = false, bool transB = false, bool accumulate = false) =>
         Multiply(a, b, c, m, n, k, transA, transB, accumulate, maxDegreeOfParallelism: -1);

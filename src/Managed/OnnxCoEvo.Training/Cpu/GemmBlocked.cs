@@ -4,50 +4,69 @@ using System.Runtime.InteropServices;
 namespace OnnxCoEvo.Training.Cpu;
 
 /// <summary>
-/// Cache-blocked, packed, multi-threaded GEMM (the BLIS loop nest). For each block of columns (NC) and of depth (KC):
-/// pack op(B) into k-major micro-panels 16 wide (spread over the threads), then compute output tiles in parallel with
-/// the 6x16 microkernel. The first tile to need a block of op(A) rows packs it into micro-panels 6 high: packing
-/// (memory-bound) then overlaps the other threads' computing, and the packed rows stay in the cache of the core that
-/// uses them.
+/// Cache-blocked, packed, multi-threaded GEMM (the BLIS loop nest) around an <see cref="IGemmKernel"/> microkernel
+/// of MR x NR: Vector512 8x32 (16x16 for n &lt;= 16) where the CPU has a fast AVX-512, else Vector256 6x16. For each
+/// block of columns (NC) and of depth (KC), output tiles are computed in parallel; a tile packs the op(A) micro-panels
+/// (MR high) and op(B) micro-panels (NR wide) it needs that no tile has packed yet, so packing (memory-bound) overlaps
+/// the other threads' computing, needs no phase and barrier of its own, and the packed panels start in the cache of
+/// the core that uses them. Each worker thread first takes its own share of the tiles (whole column tiles where
+/// possible, so most of what it reads it packed itself), then helps with what is left of the others'.
 /// Threads share out output tiles only; the depth blocks run in order for every tile, so each C element sees the same
 /// sequence of operations (per depth block: a fused chain over p from zero, then one add into C) whatever the
 /// thread count.
 /// </summary>
 internal static unsafe class GemmBlocked
 {
-    private const int PanelRows = GemmKernels.PanelRows;
-    private const int PanelCols = GemmKernels.PanelCols;
-
-    /// <summary>KC: a B micro-panel (256 x 16 fp32 = 16 KiB) stays in L1 while A micro-panels stream past it.</summary>
+    /// <summary>
+    /// KC: a B micro-panel (256 x NR fp32) stays in L1 while A micro-panels stream past it. The same for every kernel
+    /// on purpose: the depth blocks decide where each fused chain is added into C, so the Vector512 and Vector256
+    /// kernels give the same bits (an AVX-512 machine and an AVX2 one agree; only the portable non-FMA kernel differs).
+    /// </summary>
     private const int DepthBlock = 256;
 
-    /// <summary>NC: bounds the packed B block to 256 x 4096 fp32 = 4 MiB (vocabulary-sized n would not fit).</summary>
+    /// <summary>NC: bounds the packed B block to KC x 4096 fp32 (vocabulary-sized n would not fit).</summary>
     private const int ColumnBlock = 4096;
 
-    /// <summary>Bounds the packed A slab to 3072 x 256 fp32 = 3 MiB.</summary>
+    /// <summary>Bounds the packed A slab to 3072 x KC fp32.</summary>
     private const int RowSlab = 3072;
-
-    /// <summary>MC = 96 rows: a tile's A block (96 KiB) stays in L2 while it sweeps the tile's B micro-panels.</summary>
-    private const int RowPanelsPerTile = 16;
 
     /// <summary>Multiply-adds per thread (about 100 us of one core) below which another thread's wake-up and barriers cost more than it saves.</summary>
     private const long MinWorkPerThread = 1L << 22;
 
+    /// <summary>Tiles per thread to aim for: enough to even out when another process holds a core for a while.</summary>
+    private const int TilesPerThread = 4;
+
+    /// <summary>Packed floats (64 KiB) a thread claims at a time, so threads needing the same panels share their packing.</summary>
+    private const int PackRunFloats = 1 << 14;
+
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transA, bool transB, bool accumulate, int maxThreads)
+    {
+        // The kernel depends on the machine and the shape only, never on the thread count.
+        if (!GemmKernels.UseVector512)
+            Multiply<Kernel6x16>(a, b, c, m, n, k, transA, transB, accumulate, maxThreads);
+        else if (n <= Kernel16x16Avx512.PanelCols)
+            Multiply<Kernel16x16Avx512>(a, b, c, m, n, k, transA, transB, accumulate, maxThreads);
+        else
+            Multiply<Kernel8x32Avx512>(a, b, c, m, n, k, transA, transB, accumulate, maxThreads);
+    }
+
+    private static void Multiply<TKernel>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+        bool transA, bool transB, bool accumulate, int maxThreads) where TKernel : struct, IGemmKernel
     {
         long work = (long)m * n * k;
         int threads = (int)Math.Clamp(work / MinWorkPerThread, 1, maxThreads);
 
-        long packedAFloats = RoundUp(Math.Min(m, RowSlab), PanelRows) * (long)Math.Min(k, DepthBlock);
-        long packedBOffset = RoundUp(packedAFloats, PanelCols);   // keeps B panels 64-byte aligned
-        long packedBFloats = RoundUp(Math.Min(n, ColumnBlock), PanelCols) * (long)Math.Min(k, DepthBlock);
+        int depth = Math.Min(k, DepthBlock);
+        long packedAFloats = RoundUp(Math.Min(m, RowSlab), TKernel.PanelRows) * (long)depth;
+        long packedBOffset = RoundUp(packedAFloats, 16);   // keeps B panels 64-byte aligned
+        long packedBFloats = RoundUp(Math.Min(n, ColumnBlock), TKernel.PanelCols) * (long)depth;
         PackBuffer buffer = PackBuffer.Rent(packedBOffset + packedBFloats);
         try
         {
             fixed (float* pa = a, pb = b, pc = c)
             {
-                new Job(pa, pb, pc, m, n, k, transA, transB, accumulate, buffer.Data, buffer.Data + packedBOffset, threads).Run();
+                new Job<TKernel>(pa, pb, pc, m, n, k, transA, transB, accumulate, buffer.Data, buffer.Data + packedBOffset, threads).Run();
             }
         }
         finally
@@ -61,23 +80,31 @@ internal static unsafe class GemmBlocked
     private static int CeilDiv(int value, int divisor) => (value + divisor - 1) / divisor;
 
     /// <summary>One call's loop nest; a class so the parallel bodies can reach the (pinned) pointers.</summary>
-    private sealed class Job
+    private sealed class Job<TKernel> where TKernel : struct, IGemmKernel
     {
+        private static int PanelRows => TKernel.PanelRows;
+        private static int PanelCols => TKernel.PanelCols;
+
         private readonly float* _a, _b, _c, _packedA, _packedB;
         private readonly int _m, _n, _k, _threads;
         private readonly bool _transA, _transB, _accumulate;
         private readonly ParallelOptions _parallelOptions;
-        private readonly Action<int> _packBItem, _computeTile;
+        private readonly Action<int> _worker;
 
-        // Per row tile of the current block: whether its A panels are packed (see EnsureRowTilePacked).
-        private readonly int[] _rowTileStates;
+        // Per worker share of the tiles: the next tile to take (padded to a cache line each, against false sharing).
+        private readonly int[] _nextTile;
+        private const int CounterStride = 16;
+        private int _workers;
+
+        // Per micro-panel of the current block: whether it is packed (see EnsurePacked).
+        private readonly int[] _rowPanelStates, _colPanelStates;
         private const int Unpacked = 0, Packing = 1, Packed = 2;
 
         // The current block: columns [_jc, _jc + _nc), depth [_pc, _pc + _kc), rows [_ic, _ic + _mc).
         private int _jc, _nc, _pc, _kc, _ic, _mc;
         private bool _addToC;
         private PanelPacking _packA, _packB;
-        private int _rowPanels, _colPanels, _rowPanelsPerTile, _colPanelsPerTile, _colTiles;
+        private int _rowPanels, _colPanels, _rowPanelsPerTile, _colPanelsPerTile, _rowTiles, _colTiles;
 
         public Job(float* a, float* b, float* c, int m, int n, int k, bool transA, bool transB, bool accumulate,
             float* packedA, float* packedB, int threads)
@@ -90,9 +117,10 @@ internal static unsafe class GemmBlocked
             (_m, _n, _k, _threads) = (m, n, k, threads);
             (_transA, _transB, _accumulate) = (transA, transB, accumulate);
             _parallelOptions = new ParallelOptions { MaxDegreeOfParallelism = threads };
-            _packBItem = item => _packB.PackItem(item);
-            _computeTile = ComputeTile;
-            _rowTileStates = new int[CeilDiv(CeilDiv(Math.Min(m, RowSlab), PanelRows), RowPanelsPerTile)];
+            _worker = Work;
+            _nextTile = new int[threads * CounterStride];
+            _rowPanelStates = new int[CeilDiv(Math.Min(m, RowSlab), PanelRows)];
+            _colPanelStates = new int[CeilDiv(Math.Min(n, ColumnBlock), PanelCols)];
         }
 
         public void Run()
@@ -108,6 +136,7 @@ internal static unsafe class GemmBlocked
                     _packB = _transB
                         ? new PanelPacking(_b + (nint)_jc * _k + _pc, _k, linesAlongDepth: true, _nc, _kc, PanelCols, _packedB)
                         : new PanelPacking(_b + (nint)_pc * _n + _jc, _n, linesAlongDepth: false, _nc, _kc, PanelCols, _packedB);
+                    Array.Clear(_colPanelStates);   // one packed B block serves every row slab
                     for (_ic = 0; _ic < _m; _ic += RowSlab)
                     {
                         _mc = Math.Min(RowSlab, _m - _ic);
@@ -115,71 +144,115 @@ internal static unsafe class GemmBlocked
                         _packA = _transA
                             ? new PanelPacking(_a + (nint)_pc * _m + _ic, _m, linesAlongDepth: false, _mc, _kc, PanelRows, _packedA)
                             : new PanelPacking(_a + (nint)_ic * _k + _pc, _k, linesAlongDepth: true, _mc, _kc, PanelRows, _packedA);
-                        if (_ic == 0)
-                            ForEach(_packB.Items, _packBItem);   // one packed B block serves every row slab
+                        Array.Clear(_rowPanelStates);
                         int tiles = ChooseTiles();
-                        ForEach(tiles, _computeTile);
+                        if (_threads == 1 || tiles == 1)
+                        {
+                            for (int t = 0; t < tiles; t++) ComputeTile(t);
+                        }
+                        else
+                        {
+                            for (int w = 0; w < _workers; w++)
+                                _nextTile[w * CounterStride] = w * tiles / _workers;
+                            Parallel.For(0, _workers, _parallelOptions, _worker);
+                        }
                     }
                 }
             }
         }
 
-        private void ForEach(int count, Action<int> body)
+        /// <summary>
+        /// Worker <paramref name="w"/> computes its own share of the tiles (a contiguous run of the tile order, see
+        /// <see cref="ComputeTile"/>), then helps with the others' remaining tiles. Each tile is taken exactly once by
+        /// an atomic counter, and a worker the thread pool starts late (or never) just leaves more to help with.
+        /// </summary>
+        private void Work(int w)
         {
-            if (_threads == 1 || count == 1)
+            int tiles = _rowTiles * _colTiles;
+            for (int i = 0; i < _workers; i++)
             {
-                for (int i = 0; i < count; i++) body(i);
-            }
-            else
-            {
-                Parallel.For(0, count, _parallelOptions, body);
+                int share = (w + i) % _workers;
+                int end = (share + 1) * tiles / _workers;
+                ref int next = ref _nextTile[share * CounterStride];
+                for (int t = Interlocked.Increment(ref next) - 1; t < end; t = Interlocked.Increment(ref next) - 1)
+                    ComputeTile(t);
             }
         }
 
         /// <summary>
-        /// Tiles of up to 16 row panels (balanced); with several threads the columns are split too, so there are
-        /// about four tiles per thread for dynamic load balance (another process may hold a core).
+        /// Tiles of up to <see cref="IGemmKernel.RowPanelsPerTile"/> row panels (balanced); with several threads the
+        /// columns are split too, into about <see cref="TilesPerThread"/> tiles per thread.
         /// </summary>
         private int ChooseTiles()
         {
-            int rowTiles = CeilDiv(_rowPanels, RowPanelsPerTile);
-            _rowPanelsPerTile = CeilDiv(_rowPanels, rowTiles);
-            int colTiles = _threads == 1 ? 1 : Math.Clamp(CeilDiv(4 * _threads, rowTiles), 1, _colPanels);
+            _rowTiles = CeilDiv(_rowPanels, TKernel.RowPanelsPerTile);
+            _rowPanelsPerTile = CeilDiv(_rowPanels, _rowTiles);
+            // Where B is the larger block, at least one column tile per thread: each worker's share then holds whole
+            // column tiles, whose B panels it packs and keeps in its own cache; otherwise the shares split the rows.
+            int minColTiles = _nc >= _mc ? _threads : 1;
+            int colTiles = _threads == 1 ? 1 : Math.Clamp(Math.Max(minColTiles, CeilDiv(TilesPerThread * _threads, _rowTiles)), 1, _colPanels);
             _colPanelsPerTile = CeilDiv(_colPanels, colTiles);
             _colTiles = CeilDiv(_colPanels, _colPanelsPerTile);
-            Array.Clear(_rowTileStates);
-            return rowTiles * _colTiles;
+            int tiles = _rowTiles * _colTiles;
+            _workers = Math.Min(_threads, tiles);
+            return tiles;
         }
 
         /// <summary>
-        /// Packs the A panels of a row tile on first use; a tile of the same rows arriving meanwhile waits for it
-        /// (rare: tiles are numbered row tile first and the threads start in different parts of that range).
+        /// Makes panels [first, end) packed: claims runs of panels nobody has claimed (a few at a time, so threads that
+        /// need the same panels share the packing) and packs them, then waits for any another thread is packing (it
+        /// packs without waiting first, so this cannot deadlock).
         /// Whoever packs, the panels hold the same values, so this changes no result.
         /// </summary>
-        private void EnsureRowTilePacked(int rowTile, int firstPanel, int endPanel)
+        private void EnsurePacked(int[] states, int first, int end, in PanelPacking packing, int width)
         {
-            ref int state = ref _rowTileStates[rowTile];
-            if (Volatile.Read(ref state) == Packed)
-                return;
-            if (Interlocked.CompareExchange(ref state, Packing, Unpacked) == Unpacked)
+            int runLimit = Math.Max(1, PackRunFloats / (width * _kc));
+            int q = first;
+            while (q < end)
             {
-                _packA.PackPanels(firstPanel, endPanel);
-                Volatile.Write(ref state, Packed);
-                return;
+                if (Volatile.Read(ref states[q]) != Unpacked || Interlocked.CompareExchange(ref states[q], Packing, Unpacked) != Unpacked)
+                {
+                    q++;
+                    continue;
+                }
+                int runEnd = q + 1;
+                while (runEnd < end && runEnd - q < runLimit && Volatile.Read(ref states[runEnd]) == Unpacked
+                       && Interlocked.CompareExchange(ref states[runEnd], Packing, Unpacked) == Unpacked)
+                    runEnd++;
+                packing.PackPanels(q, runEnd);
+                for (int r = q; r < runEnd; r++) Volatile.Write(ref states[r], Packed);
+                q = runEnd;
             }
-            var spin = new SpinWait();
-            while (Volatile.Read(ref state) != Packed)
-                spin.SpinOnce();
+            for (q = first; q < end; q++)
+            {
+                if (Volatile.Read(ref states[q]) == Packed) continue;
+                // The packer is running (it claimed the panel and packs before it waits for anything): spin, never sleep.
+                var spin = new SpinWait();
+                while (Volatile.Read(ref states[q]) != Packed)
+                    spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+
+        /// <summary>
+        /// Tile number <paramref name="tile"/> in column-tile-major order, so a worker's share covers whole column
+        /// tiles (their B panels stay with the core that packed them) where there are enough; each column tile starts
+        /// at another row tile, so workers starting together pack different A panels.
+        /// </summary>
+        private void ComputeTile(int tile)
+        {
+            int colTile = tile / _rowTiles;
+            int rowTile = (tile % _rowTiles + (int)((long)colTile * _rowTiles / _colTiles)) % _rowTiles;
+            ComputeTileAt(rowTile, colTile);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ComputeTile(int tile)
+        private void ComputeTileAt(int rowTile, int colTile)
         {
-            int rowTile = tile / _colTiles, colTile = tile % _colTiles;
             int rp0 = rowTile * _rowPanelsPerTile, rp1 = Math.Min(rp0 + _rowPanelsPerTile, _rowPanels);
             int cp0 = colTile * _colPanelsPerTile, cp1 = Math.Min(cp0 + _colPanelsPerTile, _colPanels);
-            EnsureRowTilePacked(rowTile, rp0, rp1);
-            float* edge = stackalloc float[PanelRows * PanelCols];
+            EnsurePacked(_colPanelStates, cp0, cp1, _packB, PanelCols);
+            EnsurePacked(_rowPanelStates, rp0, rp1, _packA, PanelRows);
+            float* edge = stackalloc float[TKernel.PanelRows * TKernel.PanelCols];
             // B micro-panel outer: it stays in L1 while the tile's A micro-panels (in L2) pass through.
             for (int cp = cp0; cp < cp1; cp++)
             {
@@ -194,12 +267,12 @@ internal static unsafe class GemmBlocked
                     float* cBlock = _c + (nint)i0 * _n + j0;
                     if (rows == PanelRows && cols == PanelCols)
                     {
-                        GemmKernels.Kernel6x16(aPanel, bPanel, _kc, cBlock, _n, _addToC);
+                        TKernel.Run(aPanel, bPanel, _kc, cBlock, _n, _addToC);
                     }
                     else
                     {
                         // Partial block at the edge of C: the same kernel into scratch, then the same one add per element.
-                        GemmKernels.Kernel6x16(aPanel, bPanel, _kc, edge, PanelCols, addToC: false);
+                        TKernel.Run(aPanel, bPanel, _kc, edge, PanelCols, addToC: false);
                         for (int r = 0; r < rows; r++)
                         {
                             float* cRow = cBlock + (nint)r * _n;

@@ -6,41 +6,55 @@ using System.Runtime.Intrinsics.X86;
 namespace OnnxCoEvo.Training.Cpu;
 
 /// <summary>
-/// The 6x16 GEMM microkernel over packed panels, in two builds: AVX2+FMA (Vector256, 12 accumulators) and a portable
-/// Vector128 one. Both sum each C element over p in order, one fused multiply-add per p where the hardware has FMA;
-/// only explicit ISA intrinsics are used, never the "estimate" APIs whose fusing may change between JIT tiers.
+/// A GEMM microkernel over packed panels and the cache blocking that suits it:
+/// C[MR, NR] (row stride ldc) = or += sum over p &lt; depth of packedA[p, 0..MR] x packedB[p, 0..NR], where packedA holds
+/// MR values per p and packedB NR values per p (zero-padded panels). Every C element is one fused multiply-add chain
+/// over p in order from zero, then at most one add into C: the determinism contract rests on it. Kernels use explicit
+/// ISA intrinsics only, never the "estimate" APIs whose fusing may change between JIT tiers.
+/// Implemented by structs, so <see cref="GemmBlocked"/> is compiled once per kernel with these constants folded.
 /// </summary>
-internal static unsafe class GemmKernels
+internal unsafe interface IGemmKernel
 {
-    /// <summary>Rows of an A micro-panel (MR): 6 rows x 2 vectors = 12 accumulators, 15 of 16 ymm registers.</summary>
-    public const int PanelRows = 6;
+    /// <summary>MR: rows of an A micro-panel.</summary>
+    static abstract int PanelRows { get; }
 
-    /// <summary>Columns of a B micro-panel (NR): two Vector256.</summary>
-    public const int PanelCols = 16;
+    /// <summary>NR: columns of a B micro-panel.</summary>
+    static abstract int PanelCols { get; }
 
-    /// <summary>
-    /// C[6, 16] (row stride ldc) = or += sum over p &lt; depth of packedA[p, 0..6] x packedB[p, 0..16].
-    /// packedA holds 6 values per p, packedB 16 values per p (zero-padded panels).
-    /// </summary>
+    /// <summary>MC / MR: row panels of a tile, whose packed A (in L2) the tile sweeps once per B micro-panel.</summary>
+    static abstract int RowPanelsPerTile { get; }
+
+    static abstract void Run(float* packedA, float* packedB, int depth, float* c, nint ldc, bool addToC);
+}
+
+/// <summary>
+/// The 6x16 microkernel in two builds: AVX2+FMA (Vector256, 12 accumulators) and a portable Vector128 one, for CPUs
+/// without a usable Vector512 (see <see cref="Kernel8x32Avx512"/>).
+/// </summary>
+internal readonly unsafe struct Kernel6x16 : IGemmKernel
+{
+    /// <summary>6 rows x 2 vectors = 12 accumulators, 15 of 16 ymm registers.</summary>
+    public static int PanelRows => 6;
+
+    /// <summary>Two Vector256.</summary>
+    public static int PanelCols => 16;
+
+    /// <summary>MC = 96 rows: a tile's A block is 96 KiB (a B micro-panel, KC x 16 fp32, is 16 KiB).</summary>
+    public static int RowPanelsPerTile => 16;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Kernel6x16(float* packedA, float* packedB, int depth, float* c, nint ldc, bool addToC)
+    public static void Run(float* packedA, float* packedB, int depth, float* c, nint ldc, bool addToC)
     {
         if (Fma.IsSupported)
-            Kernel6x16Fma(packedA, packedB, depth, c, ldc, addToC);
+            RunFma(packedA, packedB, depth, c, ldc, addToC);
         else
-            Kernel6x16Portable(packedA, packedB, depth, c, ldc, addToC);
+            RunPortable(packedA, packedB, depth, c, ldc, addToC);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16Fma(float* ap, float* bp, int depth, float* c, nint ldc, bool addToC)
+    private static void RunFma(float* ap, float* bp, int depth, float* c, nint ldc, bool addToC)
     {
-        // C rows sit a row stride apart (often a multiple of 4 KiB) where no hardware prefetcher looks: ask for them
-        // now, so they arrive while the depth loop runs (a row of 16 floats may straddle two cache lines).
-        for (int r = 0; r < PanelRows; r++)
-        {
-            Sse.Prefetch0(c + r * ldc);
-            Sse.Prefetch0(c + r * ldc + PanelCols - 1);
-        }
+        GemmKernels.PrefetchRows(c, ldc, PanelRows, PanelCols);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < depth; p++)
@@ -90,7 +104,7 @@ internal static unsafe class GemmKernels
 
     /// <summary>One row at a time with four Vector128 accumulators: fits 16 xmm registers, works on any SIMD.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16Portable(float* packedA, float* packedB, int depth, float* c, nint ldc, bool addToC)
+    private static void RunPortable(float* packedA, float* packedB, int depth, float* c, nint ldc, bool addToC)
     {
         for (int r = 0; r < PanelRows; r++)
         {
@@ -100,10 +114,10 @@ internal static unsafe class GemmKernels
             for (int p = 0; p < depth; p++)
             {
                 var av = Vector128.Create(*ap);
-                s0 = MultiplyAdd(av, Vector128.Load(bp), s0);
-                s1 = MultiplyAdd(av, Vector128.Load(bp + 4), s1);
-                s2 = MultiplyAdd(av, Vector128.Load(bp + 8), s2);
-                s3 = MultiplyAdd(av, Vector128.Load(bp + 12), s3);
+                s0 = GemmKernels.MultiplyAdd(av, Vector128.Load(bp), s0);
+                s1 = GemmKernels.MultiplyAdd(av, Vector128.Load(bp + 4), s1);
+                s2 = GemmKernels.MultiplyAdd(av, Vector128.Load(bp + 8), s2);
+                s3 = GemmKernels.MultiplyAdd(av, Vector128.Load(bp + 12), s3);
                 ap += PanelRows;
                 bp += PanelCols;
             }
@@ -119,6 +133,31 @@ internal static unsafe class GemmKernels
             s1.Store(row + 4);
             s2.Store(row + 8);
             s3.Store(row + 12);
+        }
+    }
+}
+
+/// <summary>Which microkernel the packed GEMM runs here, and the multiply-adds shared by the kernels and their tails.</summary>
+internal static class GemmKernels
+{
+    /// <summary>
+    /// Whether the Vector512 kernels run: the CPU has AVX-512F and the runtime treats 512-bit vectors as fast (it
+    /// does not on CPUs that slow their clock down for them, or where DOTNET_PreferredVectorBitWidth says otherwise).
+    /// </summary>
+    public static bool UseVector512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+
+    /// <summary>
+    /// C rows sit a row stride apart (often a multiple of 4 KiB) where no hardware prefetcher looks: an x86 kernel asks
+    /// for its block of C first, so it arrives while the depth loop runs (a row may straddle one more cache line).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchRows(float* c, nint ldc, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = c + r * ldc;
+            for (int j = 0; j < cols; j += 16) Sse.Prefetch0(row + j);
+            Sse.Prefetch0(row + cols - 1);
         }
     }
 

@@ -5,37 +5,15 @@ using System.Runtime.Intrinsics.X86;
 namespace OnnxCoEvo.Training.Cpu;
 
 /// <summary>
-/// One block of op(A) (rows, panels 6 wide) or op(B) (columns, panels 16 wide) to pack into k-major micro-panels:
+/// One block of op(A) (rows, panels MR wide) or op(B) (columns, panels NR wide) to pack into k-major micro-panels:
 /// panel q holds panels[q * width * depth + p * width + r] = element (q * width + r, p), zero from row or column <paramref name="count"/> on.
 /// The source is either "lines along depth" (A [m, k] rows, B^T stored [n, k]: a transpose; <paramref name="stride"/>
 /// separates lines) or "contiguous at each depth" (A^T stored [k, m], B [k, n]: a copy; stride separates depths).
-/// The work splits into items any thread may take (<see cref="PackItem"/>), or a range of panels is packed at once
-/// (<see cref="PackPanels"/>).
+/// Any range of panels can be packed at once (<see cref="PackPanels"/>), by whichever thread needs it first.
+/// Widths are the kernels' MR and NR: 6 or a multiple of 8, as the 8 x 8 transposes require.
 /// </summary>
 internal readonly unsafe struct PanelPacking(float* origin, nint stride, bool linesAlongDepth, int count, int depth, int width, float* panels)
 {
-    private const int PanelsPerItem = 8;
-    private const int DepthPerItem = 32;
-
-    public int Items => linesAlongDepth
-        ? (CeilDiv(count, width) + PanelsPerItem - 1) / PanelsPerItem
-        : CeilDiv(depth, DepthPerItem);
-
-    /// <summary>One work item: a group of panels for a transpose, a range of depth (every panel) for a copy.</summary>
-    public void PackItem(int item)
-    {
-        if (linesAlongDepth)
-        {
-            PackPanels(item * PanelsPerItem, Math.Min(CeilDiv(count, width), (item + 1) * PanelsPerItem));
-        }
-        else
-        {
-            int p0 = item * DepthPerItem;
-            GemmPacking.PackContiguousAtDepth(origin + p0 * stride, stride, count, Math.Min(DepthPerItem, depth - p0), width,
-                panels + p0 * width, (nint)width * depth);
-        }
-    }
-
     /// <summary>Panels [firstPanel, endPanel) over the whole depth.</summary>
     public void PackPanels(int firstPanel, int endPanel)
     {
@@ -52,8 +30,6 @@ internal readonly unsafe struct PanelPacking(float* origin, nint stride, bool li
                 panels + (nint)first * depth);
         }
     }
-
-    private static int CeilDiv(int value, int divisor) => (value + divisor - 1) / divisor;
 }
 
 /// <summary>The packing loops: 8 x 8 AVX transposes for lines along depth, vector copies for contiguous values.</summary>
@@ -97,24 +73,57 @@ internal static unsafe class GemmPacking
                 int values = Math.Min(width, count - first);
                 float* src = source + p0 * depthStride + first;
                 float* d = panels + first / width * panelSize + p0 * width;
-                for (int p = 0; p < steps; p++, src += depthStride, d += width)
-                {
-                    if (values == 16 && width == 16)
-                    {
-                        Vector256.Load(src).Store(d);
-                        Vector256.Load(src + 8).Store(d + 8);
-                    }
-                    else if (values == 6 && width == 6)
-                    {
-                        Vector128.Load(src).Store(d);
-                        *(long*)(d + 4) = *(long*)(src + 4);
-                    }
-                    else
-                    {
-                        for (int r = 0; r < width; r++) d[r] = r < values ? src[r] : 0;
-                    }
-                }
+                if (values == width)
+                    CopyRows(src, depthStride, d, width, steps);
+                else
+                    CopyRowsPadded(src, depthStride, d, width, values, steps);
             }
+        }
+    }
+
+    /// <summary>d[p * width + r] = src[p * depthStride + r] for r &lt; width, p &lt; steps: a fixed-width loop per kernel's panel width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRows(float* src, nint depthStride, float* d, int width, int steps)
+    {
+        switch (width)
+        {
+            case 32 when Vector512.IsHardwareAccelerated:
+                for (int p = 0; p < steps; p++, src += depthStride, d += 32)
+                {
+                    Vector512.Load(src).Store(d);
+                    Vector512.Load(src + 16).Store(d + 16);
+                }
+                break;
+            case 16:
+                for (int p = 0; p < steps; p++, src += depthStride, d += 16)
+                {
+                    Vector256.Load(src).Store(d);
+                    Vector256.Load(src + 8).Store(d + 8);
+                }
+                break;
+            case 8:
+                for (int p = 0; p < steps; p++, src += depthStride, d += 8)
+                    Vector256.Load(src).Store(d);
+                break;
+            case 6:
+                for (int p = 0; p < steps; p++, src += depthStride, d += 6)
+                {
+                    Vector128.Load(src).Store(d);
+                    *(long*)(d + 4) = *(long*)(src + 4);
+                }
+                break;
+            default:
+                CopyRowsPadded(src, depthStride, d, width, width, steps);
+                break;
+        }
+    }
+
+    /// <summary><paramref name="values"/> of <paramref name="width"/> values per depth, zeros after (the last panel, or a width with no vector loop).</summary>
+    private static void CopyRowsPadded(float* src, nint depthStride, float* d, int width, int values, int steps)
+    {
+        for (int p = 0; p < steps; p++, src += depthStride, d += width)
+        {
+            for (int r = 0; r < width; r++) d[r] = r < values ? src[r] : 0;
         }
     }
 
