@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace OnnxCoEvo.Training.Cpu;
 
@@ -7,7 +8,7 @@ namespace OnnxCoEvo.Training.Cpu;
 /// native/kernels/causal_attention.cu (a FlashAttention-style varlen kernel: cu_seqlens = sequence starts, saved
 /// logsumexp, probabilities recomputed in backward).
 /// </summary>
-public static class CausalAttention
+public static partial class CausalAttention
 {
     // Shapes: T tokens packed as sequences [starts[q], starts[q + 1]); H query heads share Hkv key/value heads
     // (H % Hkv == 0; query head h reads kv head h / (H / Hkv), as HF repeat_kv); D = headDim; scale = 1 / sqrt(D).
@@ -27,6 +28,12 @@ public static class CausalAttention
     // Layout: q, o, dq, do [T, H, D]; k, v, dk, dv [T, Hkv, D] row-major; lse [T, H].
     // Parallelism: forward over (sequence, query head) items, backward over (sequence, kv head) items; each item owns
     // its output rows and accumulates dk/dv over its query heads and tokens in a fixed order: deterministic.
+    // Tiling (see Tile): an item first copies its kv head's K (and V) rows into contiguous scratch, K transposed in
+    // 16-key panels, then takes query rows in blocks of 4 that share every K/V load: S for a block is 4 rows of
+    // Vector512 FMA chains over d, softmax per row (exp evaluated in double), then o = P V (forward) or dq = dS K,
+    // dk += dS^T q, dv += P^T do (backward; dk/dv rows are added in token order, so the block changes no sum). At most
+    // 4 score rows (plus the dP rows) per worker: never a T x T matrix. All indices are local to the sequence, so a
+    // sequence gets the same bits wherever it is packed and on any thread.
 
     /// <summary>Attention output and the per-row logsumexp that <see cref="Backward"/> needs.</summary>
     /// <param name="slidingWindow">Mistral's window in tokens, or null for full causal attention.</param>
@@ -44,33 +51,40 @@ public static class CausalAttention
 
         fixed (float* pq = q, pk = k, pv = v, po = output, pl = logSumExp)
         {
-            var qs = new Pinned<float>(pq, q.Length);
-            var ks = new Pinned<float>(pk, k.Length);
-            var vs = new Pinned<float>(pv, v.Length);
-            var os = new Pinned<float>(po, output.Length);
-            var ls = new Pinned<float>(pl, logSumExp.Length);
+            float* qp = pq, kp = pk, vp = pv, op = po, lp = pl;
             RowParallel.ForEachItem(shape.SequenceCount * heads, shape.WorkPerItem, item =>
             {
                 int sequence = item / heads, head = item % heads, kvHead = head / shape.Group;
-                int start = starts[sequence], end = starts[sequence + 1];
-                var scores = new float[end - start];
-                for (int t = start; t < end; t++)
+                int start = starts[sequence], n = starts[sequence + 1] - start;
+                var tile = new Tile(n, headDim);
+                float* scratch = Tile.Scratch(tile.ForwardFloats);
+                float* kt = scratch, vr = kt + tile.TransposedFloats, rows = vr + tile.RowsFloats;
+                tile.GatherTransposed(kp + shape.KeyValueOffset(start, kvHead), kvHeads * headDim, kt);
+                tile.GatherRows(vp + shape.KeyValueOffset(start, kvHead), kvHeads * headDim, vr);
+                int queryStride = heads * headDim;
+                int local = 0;
+                // Blocks of query rows (local indices, so a sequence computes the same wherever it is packed).
+                for (; local + Tile.Block <= n; local += Tile.Block)
                 {
-                    int first = shape.FirstVisibleKey(start, t);
-                    Span<float> row = scores.AsSpan(0, t - first + 1);
-                    ReadOnlySpan<float> qt = qs.Slice(shape.QueryOffset(t, head), headDim);
-                    for (int s = first; s <= t; s++)
-                        row[s - first] = scale * TensorPrimitives.Dot(qt, ks.Slice(shape.KeyValueOffset(s, kvHead), headDim));
-                    float max = TensorPrimitives.Max(row);
-                    TensorPrimitives.Subtract(row, max, row);
-                    TensorPrimitives.Exp(row, row);
-                    float sum = TensorPrimitives.Sum(row);
-                    ls[(long)t * heads + head] = max + MathF.Log(sum);
-                    TensorPrimitives.Multiply(row, 1f / sum, row);
-                    Span<float> ot = os.Slice(shape.QueryOffset(t, head), headDim);
-                    ot.Clear();
-                    for (int s = first; s <= t; s++)
-                        TensorPrimitives.MultiplyAdd(vs.Slice(shape.KeyValueOffset(s, kvHead), headDim), row[s - first], ot, ot);
+                    int blockFirst = shape.FirstVisibleKey(start, start + local) - start, last = local + Tile.Block - 1;
+                    (int chunkStart, int chunkEnd) = Tile.Chunks(blockFirst, last);
+                    tile.Scores4(qp + shape.QueryOffset(start + local, head), queryStride, kt, scale, chunkStart, chunkEnd, rows);
+                    for (int r = 0; r < Tile.Block; r++)
+                    {
+                        int t = start + local + r;
+                        float* row = rows + r * tile.PaddedRows;
+                        Tile.Mask(row, chunkStart, shape.FirstVisibleKey(start, t) - start, local + r, chunkEnd, float.NegativeInfinity);
+                        lp[(long)t * heads + head] = Softmax(row, chunkStart, chunkEnd);
+                    }
+                    tile.WeightedRowSum4(rows, vr, blockFirst, last, op + shape.QueryOffset(start + local, head), queryStride);
+                }
+                for (; local < n; local++)
+                {
+                    int t = start + local, first = shape.FirstVisibleKey(start, t) - start;
+                    // row[first..local] = S; the rest of [chunkStart, chunkEnd) is -inf, so exp gives 0 there.
+                    (int chunkStart, int chunkEnd) = tile.Scores(qp + shape.QueryOffset(t, head), kt, scale, first, local, rows);
+                    lp[(long)t * heads + head] = Softmax(rows, chunkStart, chunkEnd);
+                    tile.WeightedRowSum(rows, vr, first, local, op + shape.QueryOffset(t, head));
                 }
             });
         }
@@ -95,63 +109,81 @@ public static class CausalAttention
 
         fixed (float* pq = q, pk = k, pv = v, pl = logSumExp, pdo = dOutput, pdq = dq, pdk = dk, pdv = dv)
         {
-            var qs = new Pinned<float>(pq, q.Length);
-            var ks = new Pinned<float>(pk, k.Length);
-            var vs = new Pinned<float>(pv, v.Length);
-            var ls = new Pinned<float>(pl, logSumExp.Length);
-            var dos = new Pinned<float>(pdo, dOutput.Length);
-            var dqs = new Pinned<float>(pdq, dq.Length);
-            var dks = new Pinned<float>(pdk, dk.Length);
-            var dvs = new Pinned<float>(pdv, dv.Length);
-            RowParallel.ForEachItem(shape.SequenceCount * kvHeads, shape.WorkPerItem * shape.Group * 2, item =>
+            float* qp = pq, kp = pk, vp = pv, lp = pl, dop = pdo, dqp = pdq, dkp = pdk, dvp = pdv;
+            RowParallel.ForEachItem(shape.SequenceCount * kvHeads, shape.WorkPerItem * shape.Group * 2, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
             {
                 int sequence = item / kvHeads, kvHead = item % kvHeads;
-                int start = starts[sequence], end = starts[sequence + 1];
-                for (int s = start; s < end; s++)
-                {
-                    dks.Slice(shape.KeyValueOffset(s, kvHead), headDim).Clear();
-                    dvs.Slice(shape.KeyValueOffset(s, kvHead), headDim).Clear();
-                }
-                var probabilities = new float[end - start];
-                var dProbabilities = new float[end - start];
+                int start = starts[sequence], n = starts[sequence + 1] - start;
+                var tile = new Tile(n, headDim);
+                float* scratch = Tile.Scratch(tile.BackwardFloats);
+                float* kt = scratch, vt = kt + tile.TransposedFloats, kr = vt + tile.TransposedFloats;
+                float* dkr = kr + tile.RowsFloats, dvr = dkr + tile.RowsFloats;
+                float* p = dvr + tile.RowsFloats, ds = p + Tile.Block * tile.PaddedRows;
+                float* qt = ds + Tile.Block * tile.PaddedRows, dOt = qt + Tile.Block * tile.PaddedDim;
+                long kvOffset = shape.KeyValueOffset(start, kvHead);
+                int kvStride = kvHeads * headDim;
+                tile.GatherTransposed(kp + kvOffset, kvStride, kt);
+                tile.GatherTransposed(vp + kvOffset, kvStride, vt);
+                tile.GatherRows(kp + kvOffset, kvStride, kr);
+                new Span<float>(dkr, 2 * tile.RowsFloats).Clear();
+                new Span<float>(qt, 2 * Tile.Block * tile.PaddedDim).Clear();
+                int queryStride = heads * headDim;
                 for (int head = kvHead * shape.Group; head < (kvHead + 1) * shape.Group; head++)
                 {
-                    for (int t = start; t < end; t++)
+                    int local = 0;
+                    for (; local + Tile.Block <= n; local += Tile.Block)
                     {
-                        int first = shape.FirstVisibleKey(start, t);
-                        int count = t - first + 1;
-                        Span<float> p = probabilities.AsSpan(0, count);
-                        Span<float> dp = dProbabilities.AsSpan(0, count);
-                        ReadOnlySpan<float> qt = qs.Slice(shape.QueryOffset(t, head), headDim);
-                        ReadOnlySpan<float> dOt = dos.Slice(shape.QueryOffset(t, head), headDim);
-                        for (int s = first; s <= t; s++)
+                        int blockFirst = shape.FirstVisibleKey(start, start + local) - start, last = local + Tile.Block - 1;
+                        (int chunkStart, int chunkEnd) = Tile.Chunks(blockFirst, last);
+                        for (int r = 0; r < Tile.Block; r++)
                         {
-                            long kv = shape.KeyValueOffset(s, kvHead);
-                            p[s - first] = scale * TensorPrimitives.Dot(qt, ks.Slice(kv, headDim));
-                            dp[s - first] = TensorPrimitives.Dot(dOt, vs.Slice(kv, headDim));
+                            int t = start + local + r, first = shape.FirstVisibleKey(start, t) - start;
+                            float* pr = p + r * tile.PaddedRows, dsr = ds + r * tile.PaddedRows;
+                            float* qr = qt + r * tile.PaddedDim, dOr = dOt + r * tile.PaddedDim;
+                            new ReadOnlySpan<float>(qp + shape.QueryOffset(t, head), headDim).CopyTo(new Span<float>(qr, headDim));
+                            new ReadOnlySpan<float>(dop + shape.QueryOffset(t, head), headDim).CopyTo(new Span<float>(dOr, headDim));
+                            (int rowStart, int rowEnd) = tile.ScoresAndDots(qr, dOr, kt, vt, scale, lp[(long)t * heads + head], first, local + r, pr, dsr);
+                            // The block's other chunks are masked for this row: P = 0, dP = 0.
+                            Tile.Mask(pr, chunkStart, rowStart, rowEnd - 1, chunkEnd, float.NegativeInfinity);
+                            Tile.Mask(dsr, chunkStart, rowStart, rowEnd - 1, chunkEnd, 0);
+                            Tile.Exp(pr, chunkStart, chunkEnd);
+                            Tile.SoftmaxGradient(pr, dsr, chunkStart, chunkEnd, scale);
                         }
-                        TensorPrimitives.Subtract(p, ls[(long)t * heads + head], p);
-                        TensorPrimitives.Exp(p, p);
-                        float delta = TensorPrimitives.Dot(p, dp);
-                        // dp becomes scale * dS = scale * P (dP - delta)
-                        TensorPrimitives.Subtract(dp, delta, dp);
-                        TensorPrimitives.Multiply(dp, p, dp);
-                        TensorPrimitives.Multiply(dp, scale, dp);
-                        Span<float> dqt = dqs.Slice(shape.QueryOffset(t, head), headDim);
-                        dqt.Clear();
-                        for (int s = first; s <= t; s++)
-                        {
-                            long kv = shape.KeyValueOffset(s, kvHead);
-                            TensorPrimitives.MultiplyAdd(ks.Slice(kv, headDim), dp[s - first], dqt, dqt);
-                            Span<float> dkRow = dks.Slice(kv, headDim);
-                            TensorPrimitives.MultiplyAdd(qt, dp[s - first], dkRow, dkRow);
-                            Span<float> dvRow = dvs.Slice(kv, headDim);
-                            TensorPrimitives.MultiplyAdd(dOt, p[s - first], dvRow, dvRow);
-                        }
+                        tile.WeightedRowSum4(ds, kr, blockFirst, last, dqp + shape.QueryOffset(start + local, head), queryStride);
+                        tile.AddOuter4(ds, qt, blockFirst, last, dkr);
+                        tile.AddOuter4(p, dOt, blockFirst, last, dvr);
+                    }
+                    for (; local < n; local++)
+                    {
+                        int t = start + local, first = shape.FirstVisibleKey(start, t) - start;
+                        new ReadOnlySpan<float>(qp + shape.QueryOffset(t, head), headDim).CopyTo(new Span<float>(qt, headDim));
+                        new ReadOnlySpan<float>(dop + shape.QueryOffset(t, head), headDim).CopyTo(new Span<float>(dOt, headDim));
+                        // p = S - lse (-inf where masked), ds = dP (0 where masked); then p = exp(p) = P.
+                        (int chunkStart, int chunkEnd) = tile.ScoresAndDots(qt, dOt, kt, vt, scale, lp[(long)t * heads + head], first, local, p, ds);
+                        Tile.Exp(p, chunkStart, chunkEnd);
+                        // ds = scale * dS = scale * P (dP - delta), delta = sum_s P dP
+                        Tile.SoftmaxGradient(p, ds, chunkStart, chunkEnd, scale);
+                        tile.WeightedRowSum(ds, kr, first, local, dqp + shape.QueryOffset(t, head));
+                        tile.AddOuter(ds, qt, first, local, dkr);
+                        tile.AddOuter(p, dOt, first, local, dvr);
                     }
                 }
+                tile.ScatterRows(dkr, dkp + kvOffset, kvStride);
+                tile.ScatterRows(dvr, dvp + kvOffset, kvStride);
             });
         }
+    }
+
+    /// <summary>row = softmax(row) over the chunks [start, end) (masked entries -inf); returns the logsumexp.</summary>
+    private static unsafe float Softmax(float* row, int start, int end)
+    {
+        float max = Tile.MaxOf(row, start, end);
+        var span = new Span<float>(row + start, end - start);
+        TensorPrimitives.Subtract(span, max, span);
+        Tile.Exp(row, start, end);
+        float sum = Tile.SumOf(row, start, end);
+        TensorPrimitives.Multiply(span, 1f / sum, span);
+        return (float)(max + Math.Log(sum));
     }
 
     /// <summary>The validated shape of one call: sequences, heads, offsets and the visible-key rule.</summary>
