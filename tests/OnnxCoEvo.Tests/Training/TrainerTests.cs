@@ -75,11 +75,14 @@ public sealed class TrainerTests : IDisposable
             Assert.Equal(a.Loss, b.Loss, 5);
             Assert.Equal(a.GradNorm, b.GradNorm, 4);
         }
+        // Weights agree to a tenth of one step's change (lr 1e-3): the sums over tokens round differently when split, and
+        // Adam's m / sqrt(v) magnifies that where a gradient is near zero. The per-micro-batch-mean bug moves the loss
+        // above by ~1e-2 and the weights by a whole step.
         var wa = whole.GetTrainable();
         var wb = split.GetTrainable();
         for (int i = 0; i < wa.Count; i++)
             for (int j = 0; j < wa[i].Values.Length; j++)
-                Assert.True(Math.Abs(wa[i].Values[j] - wb[i].Values[j]) <= 1e-5f, $"{wa[i].Name}[{j}]");
+                Assert.True(Math.Abs(wa[i].Values[j] - wb[i].Values[j]) <= 1e-4f, $"{wa[i].Name}[{j}]");
     }
 
     [Fact]
