@@ -6,6 +6,7 @@ using OnnxCoEvo.Training.Cpu;
 namespace OnnxCoEvo.Tests.Cli;
 
 /// <summary>`coevo bench cpu` driven in-process: the report's shape, never its speed.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class BenchCommandsTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -6,6 +6,7 @@ using OnnxCoEvo.Tests.Trajectories;
 namespace OnnxCoEvo.Tests.Cli;
 
 /// <summary>`coevo data info|convert` and the <see cref="DatasetFiles"/> entry point they share.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class DataCommandsTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

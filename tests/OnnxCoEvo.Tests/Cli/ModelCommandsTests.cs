@@ -6,6 +6,7 @@ using OnnxCoEvo.Core.Tokenization;
 namespace OnnxCoEvo.Tests.Cli;
 
 /// <summary>`coevo model init` and `coevo model info` driven in-process, as a user would type them.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class ModelCommandsTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

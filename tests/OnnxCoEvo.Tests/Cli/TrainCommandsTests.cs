@@ -10,6 +10,7 @@ using OnnxCoEvo.Tests.Training;
 namespace OnnxCoEvo.Tests.Cli;
 
 /// <summary>`coevo train sft|dpo` on the tiny preset, driven in-process as a user would type them.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class TrainCommandsTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
