@@ -58,5 +58,18 @@ public static class TensorShape
         return true;
     }
 
+    /// <summary>Product of int dimensions (the in-memory tensors' shapes); throws on overflow or a negative dimension.</summary>
+    public static long ElementCount(IReadOnlyList<int> shape) => ElementCount(ToLong(shape));
+
+    public static long[] ToLong(IReadOnlyList<int> shape)
+    {
+        var dims = new long[shape.Count];
+        for (int i = 0; i < dims.Length; i++) dims[i] = shape[i];
+        return dims;
+    }
+
+    /// <summary>"[8, 32]", as error messages write shapes.</summary>
     public static string Format(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    public static string Format(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
 }

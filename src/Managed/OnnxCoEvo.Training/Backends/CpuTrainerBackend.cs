@@ -1,4 +1,5 @@
 using OnnxCoEvo.Core.Models;
+using OnnxCoEvo.Core.SafeTensors;
 using OnnxCoEvo.Training.Checkpoints;
 using OnnxCoEvo.Training.Data;
 using OnnxCoEvo.Training.Lora;
@@ -218,7 +219,7 @@ public sealed class CpuTrainerBackend : ITrainerBackend
             if (!trainable.TryGetValue(t.Name, out Parameter? p))
                 throw new ArgumentException($"'{t.Name}' is not a trainable tensor of this model ({(Lora is null ? "full fine-tune" : "LoRA")})");
             if (!p.Shape.AsSpan().SequenceEqual(t.Shape))
-                throw new ArgumentException($"'{t.Name}' has shape [{string.Join(", ", t.Shape)}] but the model needs [{string.Join(", ", p.Shape)}]");
+                throw new ArgumentException($"'{t.Name}' has shape {TensorShape.Format(t.Shape)} but the model needs {TensorShape.Format(p.Shape)}");
         }
         var missing = trainable.Keys.Except(tensors.Select(t => t.Name)).ToList();
         if (missing.Count > 0)

@@ -38,7 +38,7 @@ internal sealed record ExpectedTensors(IReadOnlyList<(string Name, long[] Shape)
                     $"is {info.DType.ToHeaderString()}; expected {(AcceptsHalfPrecision ? "F32, F16 or BF16" : "F32")}");
             if (!info.Shape.SequenceEqual(shape))
                 throw new DataFormatException(file.FilePath, TensorPosition(name),
-                    $"has shape {ShapeText.Format(info.Shape)} but the model needs {ShapeText.Format(shape)}{ShapeNote}");
+                    $"has shape {TensorShape.Format(info.Shape)} but the model needs {TensorShape.Format(shape)}{ShapeNote}");
         }
         return Tensors.Select(t => file.ReadAsFloat32(t.Name)).ToArray();
     }

@@ -182,14 +182,14 @@ public static partial class TrainingCheckpoint
         if (match.Success && long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) != state.GlobalStep)
             throw new DataFormatException(statePath, "$.global_step", $"is {state.GlobalStep} but the directory is {match.Value}");
 
-        float[][] values = new ExpectedTensors(trainableLayout.Select(p => (p.Name, ShapeText.ToLong(p.Shape))).ToList())
+        float[][] values = new ExpectedTensors(trainableLayout.Select(p => (p.Name, TensorShape.ToLong(p.Shape))).ToList())
         {
             DescribeUnknown = _ => "is not a trainable parameter of the model",
         }.ReadFrom(Path.Combine(checkpointDirectory, TrainableFileName));
 
         string optimizerPath = Path.Combine(checkpointDirectory, OptimizerFileName);
         long optimizerStep = 0;
-        float[][] moments = new ExpectedTensors(optimizerLayout.Select(t => (t.Name, ShapeText.ToLong(t.Shape))).ToList())
+        float[][] moments = new ExpectedTensors(optimizerLayout.Select(t => (t.Name, TensorShape.ToLong(t.Shape))).ToList())
         {
             DescribeUnknown = _ => "is not an AdamW moment of a trainable parameter",
         }.ReadFrom(optimizerPath, file => optimizerStep = ReadOptimizerStep(file));

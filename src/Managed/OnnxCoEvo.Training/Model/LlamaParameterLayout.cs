@@ -53,9 +53,9 @@ internal static class LlamaParameterLayout
         {
             expected.Add(name);
             if (!parameters.TryGet(name, out Parameter parameter))
-                throw new ArgumentException($"parameter '{name}' {Format(shape)} is missing; this {config.ModelType} config{(lora is null ? "" : " with its LoRA adapter")} needs it");
+                throw new ArgumentException($"parameter '{name}' {TensorShape.Format(shape)} is missing; this {config.ModelType} config{(lora is null ? "" : " with its LoRA adapter")} needs it");
             if (!parameter.Shape.SequenceEqual(shape))
-                throw new ArgumentException($"parameter '{name}' has shape {Format(parameter.Shape)}; this {config.ModelType} config needs {Format(shape)}");
+                throw new ArgumentException($"parameter '{name}' has shape {TensorShape.Format(parameter.Shape)}; this {config.ModelType} config needs {TensorShape.Format(shape)}");
         }
         foreach (Parameter parameter in parameters)
         {
@@ -80,9 +80,9 @@ internal static class LlamaParameterLayout
         {
             // Extra tensors (an lm_head beside tied embeddings, old rotary inv_freq buffers) are ignored, as transformers does.
             if (!checkpoint.TryGet(name, out TensorInfo? info))
-                throw new DataFormatException(checkpointPath, $"tensor '{name}'", $"missing; the {config.ModelType} config needs it with shape {Format(shape)}");
+                throw new DataFormatException(checkpointPath, $"tensor '{name}'", $"missing; the {config.ModelType} config needs it with shape {TensorShape.Format(shape)}");
             if (!info.Shape.SequenceEqual(shape))
-                throw new DataFormatException(checkpoint.FileOf(name).FilePath, $"tensor '{name}' field shape", $"is {Format(info.Shape)}; the config needs {Format(shape)}");
+                throw new DataFormatException(checkpoint.FileOf(name).FilePath, $"tensor '{name}' field shape", $"is {TensorShape.Format(info.Shape)}; the config needs {TensorShape.Format(shape)}");
             var values = new float[info.ElementCount];
             checkpoint.CopyAsFloat32(name, values);
             parameters.Add(new Parameter(name, shape.Select(d => checked((int)d)).ToArray(), values, trainable));
@@ -112,5 +112,4 @@ internal static class LlamaParameterLayout
         }
     }
 
-    private static string Format<T>(IEnumerable<T> shape) => "[" + string.Join(", ", shape) + "]";
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using OnnxCoEvo.Core.SafeTensors;
 using OnnxCoEvo.Training.Checkpoints;
 using OnnxCoEvo.Training.Parameters;
 
@@ -179,7 +180,7 @@ public sealed class AdamW
             if (!byName.TryGetValue(name, out NamedTensor? tensor))
                 throw new ArgumentException($"AdamW state tensor '{name}' is missing");
             if (!tensor.Shape.AsSpan().SequenceEqual(shape))
-                throw new ArgumentException($"AdamW state tensor '{name}' has shape {ShapeText.Format(tensor.Shape)} but the parameter is {ShapeText.Format(shape)}");
+                throw new ArgumentException($"AdamW state tensor '{name}' has shape {TensorShape.Format(tensor.Shape)} but the parameter is {TensorShape.Format(shape)}");
         }
         if (byName.Keys.Except(expected.Select(e => e.Name)).FirstOrDefault() is { } unknown)
             throw new ArgumentException($"AdamW state tensor '{unknown}' belongs to no trainable parameter");

@@ -1,3 +1,5 @@
+using OnnxCoEvo.Core.SafeTensors;
+
 namespace OnnxCoEvo.Training.Parameters;
 
 /// <summary>
@@ -15,11 +17,11 @@ public sealed class Parameter
         foreach (int d in shape)
         {
             if (d < 1)
-                throw new ArgumentException($"parameter '{name}': dimension {d} in shape [{string.Join(", ", shape)}] is below 1");
+                throw new ArgumentException($"parameter '{name}': dimension {d} in shape {TensorShape.Format(shape)} is below 1");
             count *= d;
         }
         if (count != value.Length)
-            throw new ArgumentException($"parameter '{name}': shape [{string.Join(", ", shape)}] holds {count} values but {value.Length} were given");
+            throw new ArgumentException($"parameter '{name}': shape {TensorShape.Format(shape)} holds {count} values but {value.Length} were given");
         Name = name;
         Shape = shape;
         Value = value;
@@ -46,5 +48,5 @@ public sealed class Parameter
 
     public void ZeroGrad() => Array.Clear(Grad);
 
-    public override string ToString() => $"{Name} [{string.Join(", ", Shape)}]{(Trainable ? " trainable" : "")}";
+    public override string ToString() => $"{Name} {TensorShape.Format(Shape)}{(Trainable ? " trainable" : "")}";
 }

@@ -105,7 +105,7 @@ public sealed partial record PeftAdapter
                 throw new ArgumentException($"tensor '{tensor.Name}' is not a LoRA factor of a target module ({string.Join(", ", Config.TargetModules)})");
             bool isA = match.Groups[4].Value == "A";
             if (tensor.Shape.Length != 2 || tensor.Shape[isA ? 0 : 1] != Config.Rank)
-                throw new ArgumentException($"tensor '{tensor.Name}' has shape {ShapeText.Format(tensor.Shape)}; a rank-{Config.Rank} lora_{(isA ? "A is [r, in]" : "B is [out, r]")}");
+                throw new ArgumentException($"tensor '{tensor.Name}' has shape {TensorShape.Format(tensor.Shape)}; a rank-{Config.Rank} lora_{(isA ? "A is [r, in]" : "B is [out, r]")}");
         }
     }
 
@@ -270,7 +270,7 @@ public sealed partial record PeftAdapter
         if (!parameters.TryGet(name, out Parameter parameter))
             throw new ArgumentException($"the parameter set has no LoRA factor '{name}'");
         if (!parameter.Shape.AsSpan().SequenceEqual(shape))
-            throw new ArgumentException($"LoRA factor '{name}' is {ShapeText.Format(parameter.Shape)} in the parameter set but {ShapeText.Format(shape)} in the adapter");
+            throw new ArgumentException($"LoRA factor '{name}' is {TensorShape.Format(parameter.Shape)} in the parameter set but {TensorShape.Format(shape)} in the adapter");
         return parameter;
     }
 }
