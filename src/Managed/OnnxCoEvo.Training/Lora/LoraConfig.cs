@@ -1,3 +1,5 @@
+using OnnxCoEvo.Core.Models;
+
 namespace OnnxCoEvo.Training.Lora;
 
 /// <summary>
@@ -39,6 +41,30 @@ public sealed record LoraConfig
                 throw new ArgumentException($"LoRA target module '{m}' is not one of {string.Join(", ", AllTargetModules)}");
         if (TargetModules.Distinct().Count() != TargetModules.Count)
             throw new ArgumentException($"LoRA target modules repeat a name: {string.Join(", ", TargetModules)}");
+    }
+
+    /// <summary>
+    /// Every LoRA factor this config adds to <paramref name="model"/>, with its shape: layer by layer, the targeted modules
+    /// in <see cref="AllTargetModules"/> order, A [r, in] then B [out, r], where [out, in] is the module weight's shape in
+    /// <see cref="ModelConfig.TensorLayout"/>. The one layout the model, checkpoints and PEFT files share.
+    /// </summary>
+    public IReadOnlyList<(string Name, int[] Shape)> FactorLayout(ModelConfig model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Validate();
+        var weightShapes = model.TensorLayout().ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
+        var layout = new List<(string, int[])>(2 * model.NumHiddenLayers * TargetModules.Count);
+        for (int layer = 0; layer < model.NumHiddenLayers; layer++)
+        {
+            foreach (string module in AllTargetModules.Where(Targets))
+            {
+                string path = ModulePath(layer, module);
+                long[] weight = weightShapes[path + ".weight"]; // [out, in]
+                layout.Add((LoraAName(path), [Rank, checked((int)weight[1])]));
+                layout.Add((LoraBName(path), [checked((int)weight[0]), Rank]));
+            }
+        }
+        return layout;
     }
 
     /// <summary>"q_proj" -> "self_attn", "gate_proj" -> "mlp": the block a target module lives in.</summary>

@@ -13,36 +13,10 @@ namespace OnnxCoEvo.Training.Model;
 /// </summary>
 internal static class LlamaParameterLayout
 {
-    /// <summary>(in, out) features of a target module: q/k/v/gate/up read hidden; o reads heads x head_dim; down reads the MLP width.</summary>
-    public static (int In, int Out) ModuleFeatures(ModelConfig config, string module) => module switch
-    {
-        "q_proj" => (config.HiddenSize, config.QueryDim),
-        "k_proj" or "v_proj" => (config.HiddenSize, config.KeyValueDim),
-        "o_proj" => (config.QueryDim, config.HiddenSize),
-        "gate_proj" or "up_proj" => (config.HiddenSize, config.IntermediateSize),
-        "down_proj" => (config.IntermediateSize, config.HiddenSize),
-        _ => throw new ArgumentException($"'{module}' is not a Llama projection"),
-    };
-
-    /// <summary>LoRA factor names and shapes, layer by layer in module order: A [r, in] then B [out, r].</summary>
-    public static IEnumerable<(string Name, int[] Shape)> LoraTensors(ModelConfig config, LoraConfig lora)
-    {
-        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
-        {
-            foreach (string module in LoraConfig.AllTargetModules.Where(lora.Targets))
-            {
-                (int inFeatures, int outFeatures) = ModuleFeatures(config, module);
-                string path = LoraConfig.ModulePath(layer, module);
-                yield return (LoraConfig.LoraAName(path), [lora.Rank, inFeatures]);
-                yield return (LoraConfig.LoraBName(path), [outFeatures, lora.Rank]);
-            }
-        }
-    }
-
     public static IEnumerable<(string Name, int[] Shape)> Expected(ModelConfig config, LoraConfig? lora)
     {
         IEnumerable<(string, int[])> baseTensors = config.TensorLayout().Select(t => (t.Name, t.Shape.Select(d => checked((int)d)).ToArray()));
-        return lora is null ? baseTensors : baseTensors.Concat(LoraTensors(config, lora));
+        return lora is null ? baseTensors : baseTensors.Concat(lora.FactorLayout(config));
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first missing, misshapen or unexpected tensor.</summary>
@@ -98,7 +72,7 @@ internal static class LlamaParameterLayout
     {
         config.Validate();
         lora.Validate();
-        foreach ((string name, int[] shape) in LoraTensors(config, lora))
+        foreach ((string name, int[] shape) in lora.FactorLayout(config))
         {
             var values = new float[shape[0] * shape[1]];
             if (name.EndsWith(".lora_A.weight", StringComparison.Ordinal))

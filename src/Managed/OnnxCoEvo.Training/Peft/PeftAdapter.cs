@@ -34,28 +34,11 @@ public sealed partial record PeftAdapter
     [GeneratedRegex(@"^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)\.lora_(A|B)\.weight$", RegexOptions.CultureInvariant)]
     private static partial Regex FactorName();
 
-    /// <summary>
-    /// Every factor the adapter holds for <paramref name="model"/>, with its shape: layer by layer, the targeted modules in
-    /// <see cref="LoraConfig.AllTargetModules"/> order, A [r, in] then B [out, r], in and out being the module's weight's.
-    /// </summary>
+    /// <summary>Every factor the adapter holds for <paramref name="model"/> (<see cref="LoraConfig.FactorLayout"/>), shapes as safetensors writes them.</summary>
     public static IReadOnlyList<(string Name, long[] Shape)> Layout(LoraConfig config, ModelConfig model)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(model);
-        config.Validate();
-        var weightShapes = model.TensorLayout().ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
-        var layout = new List<(string, long[])>();
-        for (int layer = 0; layer < model.NumHiddenLayers; layer++)
-        {
-            foreach (string module in LoraConfig.AllTargetModules.Where(config.Targets))
-            {
-                string path = LoraConfig.ModulePath(layer, module);
-                long[] weight = weightShapes[path + ".weight"]; // [out, in]
-                layout.Add((LoraConfig.LoraAName(path), [config.Rank, weight[1]]));
-                layout.Add((LoraConfig.LoraBName(path), [weight[0], config.Rank]));
-            }
-        }
-        return layout;
+        return config.FactorLayout(model).Select(f => (f.Name, TensorShape.ToLong(f.Shape))).ToList();
     }
 
     public static string ToPeftName(string name) => PeftNamePrefix + name;
@@ -157,8 +140,8 @@ public sealed partial record PeftAdapter
         string configPath = Path.Combine(directory, ConfigFileName);
         (LoraConfig config, string? baseModel) = ParseConfig(File.ReadAllBytes(configPath), configPath);
 
-        IReadOnlyList<(string Name, long[] Shape)> layout = Layout(config, model);
-        var expected = new ExpectedTensors(layout.Select(t => (ToPeftName(t.Name), t.Shape)).ToList())
+        IReadOnlyList<(string Name, int[] Shape)> layout = config.FactorLayout(model);
+        var expected = new ExpectedTensors(layout.Select(t => (ToPeftName(t.Name), TensorShape.ToLong(t.Shape))).ToList())
         {
             AcceptsHalfPrecision = true,
             DescribeUnknown = name => DescribeUnknown(name, config, model),
@@ -170,7 +153,7 @@ public sealed partial record PeftAdapter
         {
             Config = config,
             BaseModelNameOrPath = baseModel,
-            Tensors = layout.Select((t, i) => new NamedTensor(t.Name, Array.ConvertAll(t.Shape, d => (int)d), values[i])).ToList(),
+            Tensors = layout.Select((t, i) => new NamedTensor(t.Name, t.Shape, values[i])).ToList(),
         };
     }
 
@@ -257,11 +240,8 @@ public sealed partial record PeftAdapter
     {
         ArgumentNullException.ThrowIfNull(parameters);
         var tensors = new List<NamedTensor>();
-        foreach ((string name, long[] shape) in Layout(config, model))
-        {
-            int[] intShape = Array.ConvertAll(shape, d => (int)d);
-            tensors.Add(new NamedTensor(name, intShape, (float[])RequireParameter(parameters, name, intShape).Value.Clone()));
-        }
+        foreach ((string name, int[] shape) in config.FactorLayout(model))
+            tensors.Add(new NamedTensor(name, shape, (float[])RequireParameter(parameters, name, shape).Value.Clone()));
         return new PeftAdapter { Config = config, BaseModelNameOrPath = baseModelNameOrPath, Tensors = tensors };
     }
 
