@@ -193,10 +193,7 @@ public sealed class CpuTrainerBackend : ITrainerBackend
             ? GradientClipping.ClipByGlobalNorm(_model.Parameters, settings.MaxGradNorm)
             : GradientClipping.GlobalNorm(_model.Parameters);
         if (!double.IsFinite(norm))
-        {
-            _model.Parameters.ZeroGrad();
             throw Diverged($"the gradient norm is {norm}");
-        }
         _optimizer.Step(settings.LearningRate);
         return norm;
     }
@@ -206,6 +203,11 @@ public sealed class CpuTrainerBackend : ITrainerBackend
         _model.Parameters.ZeroGrad();
         return new TrainingDivergedException(what);
     }
+
+    public IReadOnlyList<(string Name, int[] Shape)> TrainableLayout =>
+        _model.Parameters.Where(p => p.Trainable).Select(p => (p.Name, p.Shape)).ToList();
+
+    public IReadOnlyList<(string Name, int[] Shape)> OptimizerLayout => _optimizer.StateLayout.ToList();
 
     public IReadOnlyList<NamedTensor> GetTrainable() =>
         _model.Parameters.Where(p => p.Trainable).Select(p => new NamedTensor(p.Name, (int[])p.Shape.Clone(), (float[])p.Value.Clone())).ToList();

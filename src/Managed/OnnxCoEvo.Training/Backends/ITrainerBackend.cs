@@ -45,6 +45,12 @@ public interface ITrainerBackend : IDisposable
     /// </summary>
     StepResult DpoStep(IReadOnlyList<IReadOnlyList<DpoStepPair>> microBatches, PreferenceLossOptions dpo, StepSettings settings);
 
+    /// <summary>Names and shapes of <see cref="GetTrainable"/>'s tensors, in its order, without copying any values.</summary>
+    IReadOnlyList<(string Name, int[] Shape)> TrainableLayout { get; }
+
+    /// <summary>Names and shapes of <see cref="GetOptimizerState"/>'s tensors, in its order, without copying any values.</summary>
+    IReadOnlyList<(string Name, int[] Shape)> OptimizerLayout { get; }
+
     /// <summary>The trainable tensors (the adapter, or every weight in full mode) by name, copied.</summary>
     IReadOnlyList<NamedTensor> GetTrainable();
 

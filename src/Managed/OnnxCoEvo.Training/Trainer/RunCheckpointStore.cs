@@ -44,9 +44,7 @@ public sealed class RunCheckpointStore(string directory, int keep)
     /// <summary>Reads and validates a checkpoint against the layout of <paramref name="backend"/>'s trainable tensors and optimizer state.</summary>
     public ResumePoint Load(CheckpointInfo checkpoint, ITrainerBackend backend)
     {
-        var trainable = backend.GetTrainable().Select(t => (t.Name, t.Shape)).ToList();
-        var optimizer = backend.GetOptimizerState().Tensors.Select(t => (t.Name, t.Shape)).ToList();
-        CheckpointContents contents = TrainingCheckpoint.Read(checkpoint.Directory, trainable, optimizer);
+        CheckpointContents contents = TrainingCheckpoint.Read(checkpoint.Directory, backend.TrainableLayout, backend.OptimizerLayout);
         return new ResumePoint(contents.State.GlobalStep, contents.State.Metadata, contents.Trainable, contents.Optimizer);
     }
 }

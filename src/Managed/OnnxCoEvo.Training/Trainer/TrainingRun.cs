@@ -84,11 +84,12 @@ public sealed class TrainingRun
         long warmup = _options.WarmupSteps ?? (kind == LearningRateScheduleKind.Constant ? 0 : LearningRateSchedule.WarmupStepsFromRatio(_options.WarmupRatio, total));
         var schedule = new LearningRateSchedule(kind, _options.LearningRate, total, warmup);
 
-        long startStep = Resume();
+        CheckpointInfo? resumed = Resume();
+        long startStep = resumed?.Step ?? 0;
+        string? lastCheckpoint = resumed?.Directory;
         // Written only once the directory is known to hold this run (or nothing), so a refused resume changes nothing.
         AtomicFile.WriteAllText(Path.Combine(_runDirectory, "train_config.json"),
             JsonSerializer.Serialize(_identity, new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        string? lastCheckpoint = _checkpoints.Latest()?.Directory;
         TruncateMetrics(startStep);
 
         var clock = Stopwatch.StartNew();
@@ -136,17 +137,16 @@ public sealed class TrainingRun
             if (stopped)
                 break;
         }
-        if (startStep == total)
-            lastCheckpoint ??= _checkpoints.Latest()?.Directory;
         return new TrainingSummary(startStep, step, total, stopped, firstLoss, lastLoss, firstMargin, lastMargin, trainedTokens,
             clock.Elapsed, lastCheckpoint);
     }
 
-    private long Resume()
+    /// <summary>Loads the newest checkpoint into the backend after checking it belongs to this run; null when there is none.</summary>
+    private CheckpointInfo? Resume()
     {
         CheckpointInfo? latest = _checkpoints.Latest();
         if (latest is null)
-            return 0;
+            return null;
         ResumePoint loaded = _checkpoints.Load(latest, _backend);
         foreach (var (key, value) in _identity)
         {
@@ -157,7 +157,7 @@ public sealed class TrainingRun
         }
         _backend.SetTrainable(loaded.Trainable);
         _backend.SetOptimizerState(loaded.Optimizer);
-        return loaded.Step;
+        return latest;
     }
 
     private const int LossHistoryLength = 100;
