@@ -133,12 +133,10 @@ public static class TrainingJob
         string staging = AtomicDirectory.CreateStaging(target);
         try
         {
+            // Streamed from the backend's copy in the state-dict order transformers uses (no second copy as bytes).
             var byName = backend.GetTrainable().ToDictionary(t => t.Name, StringComparer.Ordinal);
-            var tensors = backend.Config.TensorLayout()
-                .Select(t => TensorData.FromFloat32(t.Name, t.Shape, byName[t.Name].Values))
-                .ToList();
-            SafeTensorsWriter.Write(Path.Combine(staging, SafeTensorsCheckpoint.SingleFileName), tensors,
-                new Dictionary<string, string> { ["format"] = "pt" });
+            ExpectedTensors.Write(Path.Combine(staging, SafeTensorsCheckpoint.SingleFileName),
+                backend.Config.TensorLayout().Select(t => byName[t.Name]).ToList(), new Dictionary<string, string> { ["format"] = "pt" });
             backend.Config.Save(Path.Combine(staging, ModelConfig.FileName));
             foreach (string file in Directory.EnumerateFiles(modelDirectory))
             {

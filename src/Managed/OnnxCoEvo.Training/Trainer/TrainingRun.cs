@@ -89,7 +89,7 @@ public sealed class TrainingRun
         string? lastCheckpoint = resumed?.Directory;
         // Written only once the directory is known to hold this run (or nothing), so a refused resume changes nothing.
         AtomicFile.WriteAllText(Path.Combine(_runDirectory, "train_config.json"),
-            JsonSerializer.Serialize(_identity, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            JsonSerializer.Serialize(_identity, IndentedJson) + "\n");
         TruncateMetrics(startStep);
 
         var clock = Stopwatch.StartNew();
@@ -159,6 +159,8 @@ public sealed class TrainingRun
         _backend.SetOptimizerState(loaded.Optimizer);
         return latest;
     }
+
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
 
     private const int LossHistoryLength = 100;
     private readonly Queue<LossRecord> _lossHistory = new();
