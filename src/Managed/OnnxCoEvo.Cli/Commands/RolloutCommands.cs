@@ -103,14 +103,7 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
         RolloutSummary? summary = null;
         if (work.Count > 0)
         {
-            using var stop = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (stop.IsCancellationRequested) return;
-                e.Cancel = true;
-                stop.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
+            using var stop = new CtrlCStop();
             try
             {
                 using TrajectoryStore store = TrajectoryStore.OpenForAppend(output);
@@ -122,10 +115,6 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
             {
                 AnsiConsole.MarkupLine($"[yellow]stopped[/]: finished episodes are in {Markup.Escape(output)}; run the same command again to resume");
                 return 1;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
         }
 
