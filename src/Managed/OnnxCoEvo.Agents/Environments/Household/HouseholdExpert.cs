@@ -142,9 +142,10 @@ public sealed class HouseholdExpert : IPolicy
         if (Fires(HouseholdEnvironmentSuite.InvalidCommand, key))
         {
             fired.Add(HouseholdEnvironmentSuite.InvalidCommand);
-            int first = HouseholdLayoutGenerator.Below(ref random, 8);
-            int second = HouseholdLayoutGenerator.Below(ref random, 16);
-            invalidTurns = second > 8 || second == first ? [first] : [Math.Min(first, second), Math.Max(first, second)];
+            // The first slip comes within the first three turns (every episode is at least that long), a second one half the time.
+            int first = HouseholdLayoutGenerator.Below(ref random, 3);
+            int second = 3 + HouseholdLayoutGenerator.Below(ref random, 10);
+            invalidTurns = second < 8 ? [first, second] : [first];
         }
         return new HouseholdExpertDecisions(fired, belief, searchOrder, invalidTurns);
 
@@ -266,9 +267,11 @@ public sealed class HouseholdExpert : IPolicy
     {
         HouseholdWorld world = episode.World;
         HouseholdLayout layout = world.Layout;
-        string kind = episode.Decisions.Belief.ObjectKind;
-        bool Wanted(int o) => layout.Objects[o].Kind.Name == kind && world.LocationOf(o) >= 0 && world.LocationOf(o) != target;
-        string lead = episode.Decisions.Belief.Count > 1 && target >= 0 && episode.Decisions.Belief.BestTarget(world, out int placed) >= 0 && placed > 0
+        HouseholdGoal belief = episode.Decisions.Belief;
+        string kind = belief.ObjectKind;
+        // Any object of the kind that is not already counting towards the goal in the target.
+        bool Wanted(int o) => layout.Objects[o].Kind.Name == kind && world.LocationOf(o) >= 0 && !(world.LocationOf(o) == target && belief.Accepts(world, o));
+        string lead = belief.Count > 1 && target >= 0 && belief.BestTarget(world, out int placed) >= 0 && placed > 0
             ? $"One {kind} is in place; I need another one. "
             : "";
 
