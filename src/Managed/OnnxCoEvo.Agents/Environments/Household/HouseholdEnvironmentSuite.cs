@@ -36,6 +36,7 @@ public sealed class HouseholdEnvironmentSuite : IEnvironmentSuite
     public const string InvalidCommand = "invalid_command";
 
     private readonly HouseholdTaskSpec[] _specs;
+    private readonly Dictionary<string, IReadOnlyList<EnvironmentTask>> _splitTasks;
     private readonly Dictionary<int, HouseholdLayout> _layouts = [];
 
     public HouseholdEnvironmentSuite(HouseholdOptions options)
@@ -62,6 +63,13 @@ public sealed class HouseholdEnvironmentSuite : IEnvironmentSuite
             var task = new EnvironmentTask(EnvironmentName, index, SplitOf(index));
             _specs[index] = HouseholdTaskGenerator.Generate(options.Seed, task, task.Split == EnvironmentSplits.TestUnseen ? unseen : seen);
         }
+        _splitTasks = new Dictionary<string, IReadOnlyList<EnvironmentTask>>(StringComparer.Ordinal)
+        {
+            [EnvironmentSplits.Train] = SplitTasks(EnvironmentSplits.Train),
+            [EnvironmentSplits.TestSeen] = SplitTasks(EnvironmentSplits.TestSeen),
+            [EnvironmentSplits.TestUnseen] = SplitTasks(EnvironmentSplits.TestUnseen),
+        };
+        _splitTasks[EnvironmentSplits.Test] = _splitTasks[EnvironmentSplits.TestUnseen];
     }
 
     public HouseholdOptions Options { get; }
@@ -89,17 +97,10 @@ public sealed class HouseholdEnvironmentSuite : IEnvironmentSuite
         [InvalidCommand] = 0.15,
     };
 
-    public IReadOnlyList<EnvironmentTask> Tasks(string split)
-    {
-        (int start, int count) = split switch
-        {
-            EnvironmentSplits.Train => (0, Options.TrainTasks),
-            EnvironmentSplits.TestSeen => (Options.TrainTasks, Options.TestSeenTasks),
-            EnvironmentSplits.TestUnseen or EnvironmentSplits.Test => (Options.TrainTasks + Options.TestSeenTasks, Options.TestUnseenTasks),
-            _ => throw new ArgumentException($"household has no split '{split}'; known: {string.Join(", ", Splits)}", nameof(split)),
-        };
-        return _specs.AsSpan(start, count).ToArray().Select(spec => spec.Task).ToArray();
-    }
+    public IReadOnlyList<EnvironmentTask> Tasks(string split) =>
+        _splitTasks.TryGetValue(split, out IReadOnlyList<EnvironmentTask>? tasks)
+            ? tasks
+            : throw new ArgumentException($"household has no split '{split}'; known: {string.Join(", ", Splits)}", nameof(split));
 
     public EnvironmentTask Task(int index) => Spec(index).Task;
 
@@ -126,6 +127,8 @@ public sealed class HouseholdEnvironmentSuite : IEnvironmentSuite
     public IEnvironmentSession CreateSession() => new HouseholdSession(this);
 
     public IPolicy CreateExpert(ExpertOptions options) => new HouseholdExpert(this, options);
+
+    private IReadOnlyList<EnvironmentTask> SplitTasks(string split) => _specs.Select(spec => spec.Task).Where(task => task.Split == split).ToArray().AsReadOnly();
 
     private string SplitOf(int index) =>
         index < Options.TrainTasks ? EnvironmentSplits.Train

@@ -15,9 +15,6 @@ public sealed class HouseholdSession(HouseholdEnvironmentSuite suite) : IEnviron
     /// <summary>True once the goal has held.</summary>
     public bool Won { get; private set; }
 
-    /// <summary>The world of the current episode (read-only use: tests and the expert's checks).</summary>
-    public HouseholdWorld World => _world ?? throw new InvalidOperationException("household: no episode before reset");
-
     public ValueTask<string> ResetAsync(EnvironmentTask task, CancellationToken cancellationToken = default)
     {
         _spec = suite.Spec(task);
