@@ -1,3 +1,5 @@
+using OnnxCoEvo.Agents.Environments.Household;
+
 namespace OnnxCoEvo.Agents.Environments;
 
 /// <summary>What a built-in environment is built from. The same settings give the same tasks on any machine.</summary>
@@ -20,7 +22,10 @@ public sealed record EnvironmentSettings
 /// </summary>
 public static class EnvironmentRegistry
 {
-    private static readonly Dictionary<string, Func<EnvironmentSettings, IEnvironmentSuite>> BuiltIns = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, Func<EnvironmentSettings, IEnvironmentSuite>> BuiltIns = new(StringComparer.Ordinal)
+    {
+        [HouseholdEnvironmentSuite.EnvironmentName] = settings => new HouseholdEnvironmentSuite(new HouseholdOptions { Seed = settings.Seed }),
+    };
 
     /// <summary>Names of the built-in environments.</summary>
     public static IReadOnlyList<string> Names => BuiltIns.Keys.Order(StringComparer.Ordinal).ToArray();
