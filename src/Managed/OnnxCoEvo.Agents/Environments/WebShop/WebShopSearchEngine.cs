@@ -144,13 +144,31 @@ public sealed class WebShopSearchEngine
 
     private IReadOnlyList<(WebShopProduct Product, double Score)> TopHits(double[] scores, List<int> touched, int top)
     {
-        int[] hits = touched.ToArray();
-        // Best score first; equal scores keep catalog order, as Lucene breaks ties by document id.
-        Array.Sort(hits, (x, y) => scores[x] != scores[y] ? scores[y].CompareTo(scores[x]) : x.CompareTo(y));
-        int count = Math.Min(top, hits.Length);
-        var result = new (WebShopProduct Product, double Score)[count];
-        for (int k = 0; k < count; k++)
-            result[k] = (_products[hits[k]], scores[hits[k]]);
+        // Keep the best `top` in a heap whose root is the worst kept hit, then drain it back to front.
+        var kept = new PriorityQueue<int, (double Score, int Doc)>(Math.Min(top, touched.Count) + 1, WorstFirst.Instance);
+        foreach (int doc in touched)
+        {
+            (double, int) key = (scores[doc], doc);
+            if (kept.Count < top)
+                kept.Enqueue(doc, key);
+            else if (kept.TryPeek(out _, out (double, int) worst) && WorstFirst.Instance.Compare(key, worst) > 0)
+                kept.DequeueEnqueue(doc, key);
+        }
+        var result = new (WebShopProduct Product, double Score)[kept.Count];
+        for (int k = result.Length - 1; k >= 0; k--)
+        {
+            int doc = kept.Dequeue();
+            result[k] = (_products[doc], scores[doc]);
+        }
         return result;
+    }
+
+    /// <summary>Orders hits worst first: lower score, then (as Lucene breaks ties by document id) later in the catalog.</summary>
+    private sealed class WorstFirst : IComparer<(double Score, int Doc)>
+    {
+        public static readonly WorstFirst Instance = new();
+
+        public int Compare((double Score, int Doc) x, (double Score, int Doc) y) =>
+            x.Score != y.Score ? x.Score.CompareTo(y.Score) : y.Doc.CompareTo(x.Doc);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 
 namespace OnnxCoEvo.Agents.Environments.WebShop;
@@ -58,11 +59,26 @@ public static class WebShopTextAnalyzer
         _ => false,
     };
 
+    // Raw lower-case token -> term (null for a stop word). Product text repeats a small vocabulary, so analysis mostly
+    // hits this cache and allocates nothing per token; it stops growing at a bound so odd queries cannot fill memory.
+    private const int TermCacheLimit = 200_000;
+    private static readonly ConcurrentDictionary<string, string?> TermCache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, string?>.AlternateLookup<ReadOnlySpan<char>> TermCacheBySpan =
+        TermCache.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static int _termCacheCount;
+
     private static string? Normalize(ReadOnlySpan<char> token)
     {
         if (token.Length > 2 && token[^1] is 's' or 'S' && token[^2] is '\'' or '\u2019')
             token = token[..^2];
-        string lower = token.ToString().ToLowerInvariant();
-        return StopWords.Contains(lower) ? null : PorterStemmer.Stem(lower);
+        Span<char> lower = token.Length <= 64 ? stackalloc char[token.Length] : new char[token.Length];
+        token.ToLowerInvariant(lower);
+        if (TermCacheBySpan.TryGetValue(lower, out string? cached))
+            return cached;
+        string key = lower.ToString();
+        string? term = StopWords.Contains(key) ? null : PorterStemmer.Stem(key);
+        if (Volatile.Read(ref _termCacheCount) < TermCacheLimit && TermCache.TryAdd(key, term))
+            Interlocked.Increment(ref _termCacheCount);
+        return term;
     }
 }
