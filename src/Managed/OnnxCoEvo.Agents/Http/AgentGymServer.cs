@@ -65,7 +65,7 @@ public sealed class AgentGymServer : IAsyncDisposable
     public IEnvironmentSuite Suite => _suite;
 
     /// <summary>Environments currently open (created and not closed).</summary>
-    public int OpenEnvironments => _environments.Ids.Count;
+    public int OpenEnvironments => _environments.Count;
 
     /// <summary>Binds and starts serving. Bad options: <see cref="ArgumentException"/>; a port in use: the socket error.</summary>
     public static async Task<AgentGymServer> StartAsync(IEnvironmentSuite suite, AgentGymServerOptions options, CancellationToken cancellationToken = default)

@@ -36,6 +36,8 @@ internal sealed class HostedEnvironments(IEnvironmentSuite suite, int capacity) 
     private int _lastId = -1;
     private int _open;
 
+    public int Count => Volatile.Read(ref _open);
+
     public IReadOnlyList<int> Ids
     {
         get
@@ -54,9 +56,17 @@ internal sealed class HostedEnvironments(IEnvironmentSuite suite, int capacity) 
             throw new AgentGymRequestException(StatusCodes.Status503ServiceUnavailable,
                 $"the server holds its maximum of {capacity} environments; close one (POST {AgentGymWire.Close}) before creating another");
         }
-        var environment = new HostedEnvironment(Interlocked.Increment(ref _lastId), suite.CreateSession());
-        _byId[environment.Id] = environment;
-        return environment;
+        try
+        {
+            var environment = new HostedEnvironment(Interlocked.Increment(ref _lastId), suite.CreateSession());
+            _byId[environment.Id] = environment;
+            return environment;
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _open);
+            throw;
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> with the instance's gate held; 404 naming the id when there is no such instance.</summary>
