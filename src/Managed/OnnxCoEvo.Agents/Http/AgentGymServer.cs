@@ -80,7 +80,10 @@ public sealed class AgentGymServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            // Our own check answers 413 at MaxRequestBodyBytes. Kestrel's limit sits higher so that it drains the rest of
+            // a moderately oversized body after that answer instead of resetting the connection under a client still
+            // sending (which then sees no answer at all); beyond it Kestrel answers 413 itself and closes.
+            kestrel.Limits.MaxRequestBodySize = Math.Max(1L << 20, 4L * options.MaxRequestBodyBytes);
             kestrel.Listen(address, options.Port);
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));

@@ -54,8 +54,7 @@ public sealed class AgentGymConcurrencyTests(ITestOutputHelper output)
         // Counter sessions are not thread-safe: without the server's per-instance gate, racing increments lose updates.
         await using ServedSuite served = await ServedSuite.StartAsync(new CounterEnvironmentSuite());
         HttpClient http = served.Http;
-        int id = (await AgentGymServerRequestTests.SendAsync(http, HttpMethod.Post, "/create")).Json.GetProperty("id").GetInt32();
-        await AgentGymServerRequestTests.SendAsync(http, HttpMethod.Post, "/reset", $$"""{"id": {{id}}, "game": 4}""");
+        int id = await CreateAndResetAsync(http, game: 4);
 
         const int Steps = 48;
         JsonElement[] answers = await Task.WhenAll(Enumerable.Range(0, Steps).Select(async _ =>
@@ -63,6 +62,22 @@ public sealed class AgentGymConcurrencyTests(ITestOutputHelper output)
         int[] values = answers.Select(a => int.Parse(a.GetProperty("observation").GetString()!.Split(',')[0]["value ".Length..], CultureInfo.InvariantCulture))
             .Order().ToArray();
         Assert.Equal(Enumerable.Range(1, Steps), values);
+    }
+
+    [Fact]
+    public async Task ClosingDuringStepsAnswersEachStepOr404NeverAServerError()
+    {
+        await using ServedSuite served = await ServedSuite.StartAsync(new CounterEnvironmentSuite());
+        HttpClient http = served.Http;
+        int id = await CreateAndResetAsync(http, game: 0);
+
+        Task<AgentGymServerRequestTests.Answer>[] steps = Enumerable.Range(0, 24).Select(i => Task.Run(() =>
+            AgentGymServerRequestTests.SendAsync(http, HttpMethod.Post, "/step", $$"""{"id": {{id}}, "action": "inc"}""", expectOk: false))).ToArray();
+        await AgentGymServerRequestTests.SendAsync(http, HttpMethod.Post, "/close", $$"""{"id": {{id}}}""");
+        AgentGymServerRequestTests.Answer[] answers = await Task.WhenAll(steps);
+
+        Assert.All(answers, answer => Assert.True(answer.Status is System.Net.HttpStatusCode.OK or System.Net.HttpStatusCode.NotFound, answer.ToString()));
+        Assert.Equal(0, served.Server.OpenEnvironments);
     }
 
     [Theory]
@@ -99,6 +114,14 @@ public sealed class AgentGymConcurrencyTests(ITestOutputHelper output)
         Assert.Equal(0, counting.Failures);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{dialect}: {Rounds} rounds of {episodes} concurrent episodes, {requests} requests in {clock.Elapsed.TotalMilliseconds:F0} ms = {requests / clock.Elapsed.TotalSeconds:F0} requests/s"));
+    }
+
+    /// <summary>A new ALFWorld-dialect instance reset to the task <paramref name="game"/>; returns its id.</summary>
+    private static async Task<int> CreateAndResetAsync(HttpClient http, int game)
+    {
+        int id = (await AgentGymServerRequestTests.SendAsync(http, HttpMethod.Post, "/create")).Json.GetProperty("id").GetInt32();
+        await AgentGymServerRequestTests.SendAsync(http, HttpMethod.Post, "/reset", $$"""{"id": {{id}}, "game": {{game}}}""");
+        return id;
     }
 
     /// <summary>Counts requests and non-2xx answers going through the client.</summary>
