@@ -1,4 +1,6 @@
 using System.Text.Json;
+using OnnxCoEvo.Agents.Environments;
+using OnnxCoEvo.Agents.Http;
 using OnnxCoEvo.Agents.Rollouts;
 using OnnxCoEvo.Cli;
 using OnnxCoEvo.Core.Trajectories;
@@ -62,6 +64,22 @@ public sealed class RolloutCommandsTests : IDisposable
         Assert.Equal(1.0, root.GetProperty("success_rate").GetDouble());
         Assert.Equal(File.ReadAllText(Path.Combine(outDir, "summary.json")), File.ReadAllText(json));
         Assert.Equal(8, TrajectoryStore.ReadAll(Path.Combine(outDir, "trajectories.jsonl")).Records.Count);
+    }
+
+    [Fact]
+    public async Task A_remote_household_server_gives_the_same_trajectories_as_the_built_in_one()
+    {
+        await using AgentGymServer server = await AgentGymServer.StartAsync(
+            EnvironmentRegistry.Open("household"), new AgentGymServerOptions { Port = 0 });
+        string remote = _dir.File("remote.jsonl"), local = _dir.File("local.jsonl");
+        string spec = "household@" + server.BaseAddress.ToString().TrimEnd('/');
+        Assert.Equal(0, Coevo("expert", "--env", spec, "--split", "test_seen", "--limit", "16", "--out", remote, "--concurrency", "8"));
+        Assert.Equal(0, Coevo("expert", "--env", "household", "--split", "test_seen", "--limit", "16", "--out", local));
+
+        Dictionary<string, string> Lines(string path) => TrajectoryStore.ReadAll(path, strict: true).Records
+            .ToDictionary(t => t.TaskId, TrajectoryJson.Serialize);
+        Assert.Equal(Lines(local).OrderBy(kv => kv.Key), Lines(remote).OrderBy(kv => kv.Key));
+        Assert.Equal(0, server.OpenEnvironments); // every remote session closed its instance
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using OnnxCoEvo.Agents.Environments.Household;
+using OnnxCoEvo.Agents.Http;
 
 namespace OnnxCoEvo.Agents.Environments;
 
@@ -34,13 +35,12 @@ public static class EnvironmentRegistry
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
         settings ??= new EnvironmentSettings();
-        int at = spec.IndexOf('@');
-        if (at < 0)
+        if (!spec.Contains('@'))
             return OpenBuiltIn(spec, settings);
-        string name = spec[..at];
-        if (!Uri.TryCreate(spec[(at + 1)..], UriKind.Absolute, out Uri? address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
-            throw new ArgumentException($"environment '{spec}': expected NAME@http://host:port, and '{spec[(at + 1)..]}' is not an http(s) URL");
-        return OpenRemote(OpenBuiltIn(name, settings), address);
+        if (!RemoteEnvironmentSuite.TryParseSpec(spec, out string name, out Uri? address))
+            throw new ArgumentException($"environment '{spec}': expected NAME@http://host:port with NAME one of {string.Join(", ", Names)}");
+        IEnvironmentSuite twin = OpenBuiltIn(name, settings);
+        return RemoteEnvironmentSuite.ConnectAsync(address!, RemoteHttp.Value, twin).GetAwaiter().GetResult();
     }
 
     public static IEnvironmentSuite OpenBuiltIn(string name, EnvironmentSettings settings) =>
@@ -48,6 +48,11 @@ public static class EnvironmentRegistry
             ? open(settings)
             : throw new ArgumentException($"unknown environment '{name}'; known: {string.Join(", ", Names)} (or NAME@http://host:port for a remote server)");
 
-    private static IEnvironmentSuite OpenRemote(IEnvironmentSuite twin, Uri address) =>
-        throw new NotSupportedException($"remote environments are not available in this build ({twin.Name}@{address})");
+    /// <summary>One client for every remote suite: connection pooling across sessions, no per-host connection cap (a farm keeps many episodes in flight).</summary>
+    private static readonly Lazy<HttpClient> RemoteHttp = new(() => new HttpClient(new SocketsHttpHandler
+    {
+        MaxConnectionsPerServer = int.MaxValue,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+    })
+    { Timeout = TimeSpan.FromMinutes(5) });
 }

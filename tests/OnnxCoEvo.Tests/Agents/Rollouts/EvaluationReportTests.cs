@@ -72,7 +72,7 @@ public sealed class EvaluationReportTests
         var unknown = Assert.Throws<ArgumentException>(() => EnvironmentRegistry.Open("sciworld"));
         Assert.Contains("unknown environment 'sciworld'", unknown.Message);
         var url = Assert.Throws<ArgumentException>(() => EnvironmentRegistry.Open("webshop@ftp://x"));
-        Assert.Contains("not an http(s) URL", url.Message);
+        Assert.Contains("expected NAME@http://host:port", url.Message);
         Assert.Throws<ArgumentException>(() => PolicyFactory.Create("gpt-4", null!, new ExpertOptions()));
     }
 }
