@@ -192,17 +192,6 @@ public sealed class WebShopRewardTests
         Attributes = attributes,
     };
 
-    internal static WebShopGoal GoalFor(WebShopProduct product, IReadOnlyList<string> attributes, IReadOnlyList<string> options, double priceUpper) => new()
-    {
-        Index = 0,
-        Asin = product.Asin,
-        Category = product.Category,
-        Query = product.Query,
-        Name = product.Title,
-        ProductCategory = product.ProductCategory,
-        InstructionText = "i need a long lasting lavender shampoo",
-        Attributes = attributes,
-        GoalOptions = options,
-        PriceUpper = priceUpper,
-    };
+    internal static WebShopGoal GoalFor(WebShopProduct product, IReadOnlyList<string> attributes, IReadOnlyList<string> options, double priceUpper) =>
+        WebShopGoals.For(product, "i need a long lasting lavender shampoo", attributes, options, priceUpper);
 }
