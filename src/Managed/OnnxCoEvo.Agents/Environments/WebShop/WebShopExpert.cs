@@ -21,12 +21,12 @@ public sealed class WebShopExpert : IPolicy
     /// </summary>
     public static IReadOnlyDictionary<string, double> DefaultFailureRates { get; } = new Dictionary<string, double>(StringComparer.Ordinal)
     {
-        [WebShopExpertPlanner.VagueSearch] = 0.10,
-        [WebShopExpertPlanner.WrongSearch] = 0.06,
-        [WebShopExpertPlanner.WrongItem] = 0.08,
-        [WebShopExpertPlanner.MissingOption] = 0.10,
-        [WebShopExpertPlanner.OverBudget] = 0.08,
-        [WebShopExpertPlanner.Dithering] = 0.12,
+        [WebShopExpertPlanner.VagueSearch] = 0.14,
+        [WebShopExpertPlanner.WrongSearch] = 0.10,
+        [WebShopExpertPlanner.WrongItem] = 0.12,
+        [WebShopExpertPlanner.MissingOption] = 0.12,
+        [WebShopExpertPlanner.OverBudget] = 0.15,
+        [WebShopExpertPlanner.Dithering] = 0.20,
     };
 
     private readonly WebShopCatalog _catalog;
@@ -230,14 +230,17 @@ public sealed class WebShopExpert : IPolicy
             return (thoughts.Open(listing, plan.Goal.Query), Click(listing.Asin));
         }
 
-        /// <summary>The listing whose title shares the most words with the instruction (earliest on ties): a quick reader's pick.</summary>
+        /// <summary>
+        /// A quick reader's pick: the listing whose title shares the most words with the instruction, one within the
+        /// price limit before one above it, the earliest on ties.
+        /// </summary>
         private WebShopListing BestLooking(IReadOnlyList<WebShopListing> listings)
         {
             WebShopListing best = listings[0];
-            int bestScore = -1;
+            double bestScore = -1;
             foreach (WebShopListing listing in listings)
             {
-                int score = WebShopText.Overlap(listing.Title, _goalWords);
+                double score = WebShopText.Overlap(listing.Title, _goalWords) + (listing.LowestPrice <= plan.Goal.PriceUpper ? 0.5 : 0);
                 if (score > bestScore)
                     (best, bestScore) = (listing, score);
             }

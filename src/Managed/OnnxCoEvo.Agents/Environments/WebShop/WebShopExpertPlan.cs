@@ -161,16 +161,26 @@ public sealed class WebShopExpertPlanner
         return words.Length == 0 ? goal.Query : words[^1];
     }
 
-    /// <summary>Another goal's product type with this goal's attributes, or (for goals of one type) the attributes alone.</summary>
+    /// <summary>
+    /// Keywords that lead astray: the right product type with an attribute this goal does not ask for (one of a
+    /// look-alike's), or another product type of the same category with one of this goal's attributes.
+    /// </summary>
     private string WrongQuery(WebShopGoal goal, double pick)
     {
-        var others = _catalog.Goals.Where(g => g.Query != goal.Query && g.Category == goal.Category).Select(g => g.Query).Distinct().ToArray();
+        if (pick < 0.35)
+        {
+            string[] foreign = _catalog.Goals.Where(g => g.Query == goal.Query).SelectMany(g => g.Attributes)
+                .Where(a => !goal.Attributes.Contains(a)).Distinct().Order(StringComparer.Ordinal).ToArray();
+            if (foreign.Length > 0)
+                return Join(goal.Query, foreign[(int)(pick / 0.35 * foreign.Length)]);
+        }
+        string[] others = _catalog.Goals.Where(g => g.Query != goal.Query && g.Category == goal.Category).Select(g => g.Query)
+            .Distinct().Order(StringComparer.Ordinal).ToArray();
         if (others.Length == 0)
-            others = _catalog.Goals.Where(g => g.Query != goal.Query).Select(g => g.Query).Distinct().ToArray();
-        string attributes = string.Join(' ', goal.Attributes);
-        if (others.Length == 0 || (pick < 0.3 && attributes.Length > 0))
-            return attributes.Length > 0 ? attributes : VagueQuery(goal);
-        return Join(others[(int)(pick * others.Length)], attributes);
+            others = _catalog.Goals.Where(g => g.Query != goal.Query).Select(g => g.Query).Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (others.Length == 0)
+            return VagueQuery(goal);
+        return Join(others[(int)(pick * others.Length)], goal.Attributes.Count > 0 ? goal.Attributes[0] : "");
     }
 
     private int RankOf(string asin, string keywords)
