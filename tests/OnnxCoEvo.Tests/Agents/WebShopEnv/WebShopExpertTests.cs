@@ -204,6 +204,14 @@ public sealed class WebShopExpertTests(ITestOutputHelper output)
         WebShopEpisode first = await WebShopEpisodes.RunAsync(Suite, expert, task, 5);
         WebShopEpisode second = await WebShopEpisodes.RunAsync(Suite, expert, task, 5);
         Assert.Equal(first.Conversation, second.Conversation);
+
+        // An id reused for another task without EndEpisode follows that task's plan, not the stale one.
+        EnvironmentTask other = Suite.Tasks(EnvironmentSplits.Train)[1];
+        await using IPolicy fresh = Suite.CreateExpert(SyntheticWebShop.Only(WebShopExpertPlanner.WrongSearch));
+        IReadOnlyList<ChatMessage> start = Suite.Protocol.StartConversation(WebShopPages.Search(Suite.Catalog.Goals[task.Index].InstructionText).Text);
+        await expert.ActAsync([new PolicyRequest(9, task, start)]);
+        WebShopEpisode reused = await WebShopEpisodes.RunAsync(Suite, expert, other, 9);
+        Assert.Equal((await WebShopEpisodes.RunAsync(Suite, fresh, other, 1)).Conversation, reused.Conversation);
     }
 
     [Fact]

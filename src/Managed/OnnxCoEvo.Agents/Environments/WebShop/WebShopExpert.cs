@@ -60,7 +60,13 @@ public sealed class WebShopExpert : IPolicy
             PolicyRequest request = batch[i];
             ChatMessage? lastUser = request.Conversation.LastOrDefault(m => m.Role == ChatRole.User)
                 ?? throw new ArgumentException($"webshop expert: episode {request.EpisodeId} has no observation to act on", nameof(batch));
-            Episode episode = _episodes.GetOrAdd(request.EpisodeId, _ => new Episode(_catalog, _planner.Plan(request.Task.Index, request.Sample)));
+            Episode episode = _episodes.GetOrAdd(request.EpisodeId, _ => new Episode(_catalog, _planner.Plan(request.Task.Index, request.Sample), request.Sample));
+            if (episode.Plan.Goal.Index != request.Task.Index || episode.Sample != request.Sample)
+            {
+                // An id reused for another task without EndEpisode: start that task's own plan rather than follow a stale one.
+                episode = new Episode(_catalog, _planner.Plan(request.Task.Index, request.Sample), request.Sample);
+                _episodes[request.EpisodeId] = episode;
+            }
             int taken = Math.Max(0, request.Conversation.Count(m => m.Role == ChatRole.Assistant) - 1);
             WebShopPageView view = WebShopPageReader.Read(WebShopPageReader.StripPrefixes(lastUser.Content));
             (string thought, string action) = episode.Decide(view, taken, _maxSteps);
@@ -78,8 +84,11 @@ public sealed class WebShopExpert : IPolicy
     }
 
     /// <summary>One episode's progress through its plan; decisions read the page shown and what was done so far.</summary>
-    private sealed class Episode(WebShopCatalog catalog, WebShopExpertPlan plan)
+    private sealed class Episode(WebShopCatalog catalog, WebShopExpertPlan plan, int sample)
     {
+        public WebShopExpertPlan Plan => plan;
+        public int Sample => sample;
+
         private readonly HashSet<string> _goalWords = WebShopText.ContentWords(plan.Goal.InstructionText);
         private readonly HashSet<string> _clickedOptions = new(StringComparer.Ordinal);
         private bool _searched;
