@@ -14,7 +14,8 @@ public static class CommandCatalog
 
     public static IReadOnlyList<VerbGroup> Groups { get; } =
     [
-        new("", "top-level verbs", [typeof(DoctorCommand)]),
+        new("", "top-level verbs", [typeof(DoctorCommand), typeof(ExpertCommand), typeof(RolloutCommand), typeof(EvalCommand)]),
+        new("env", "built-in text environments and AgentGym-compatible serving", [typeof(EnvInfoCommand)]),
         new("model", "create and inspect Hugging Face-format model directories", [typeof(ModelInitCommand), typeof(ModelInfoCommand)]),
         new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),
         new("train", "train a LoRA adapter (or every weight) with SFT or DPO; resumable runs", [typeof(TrainSftCommand), typeof(TrainDpoCommand)]),

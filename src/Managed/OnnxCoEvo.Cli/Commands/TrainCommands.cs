@@ -136,15 +136,7 @@ public abstract class TrainCommandBase : ICliCommand
             InitSeed = Seed,
         };
 
-        using var stop = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // First Ctrl+C: finish the step, checkpoint, exit. A second one kills as usual.
-            if (stop.IsCancellationRequested) return;
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        using var stop = new CtrlCStop();
         try
         {
             TrainingJobResult result = TrainingProgressView.Run(Objective, progress =>
@@ -156,10 +148,6 @@ public abstract class TrainCommandBase : ICliCommand
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 1;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 

@@ -18,8 +18,11 @@ public sealed class FuzzyMatchTests
     [InlineData("", "abc", 3)]
     [InlineData("kitten", "sitting", 5)]
     [InlineData("abcdefghijklmnopqrst", "abcdefghijklmnopqxyz", 6)]
-    public void IndelDistance_counts_inserts_and_deletes(string a, string b, int expected) =>
+    public void IndelDistance_counts_inserts_and_deletes(string a, string b, int expected)
+    {
         Assert.Equal(expected, FuzzyMatch.IndelDistance(a, b));
+        Assert.Equal(100 - 100.0 * expected / (a.Length + b.Length), FuzzyMatch.Ratio(a, b), 12);
+    }
 
     [Theory]
     // Subset rule: a shared token and one set inside the other -> 100, whatever the lengths.

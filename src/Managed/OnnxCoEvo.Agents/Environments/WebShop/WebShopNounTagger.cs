@@ -38,7 +38,7 @@ public static class WebShopNounTagger
         "below", "beneath", "beside", "besides", "between", "beyond", "by", "down", "during", "except", "for", "from",
         "in", "inside", "into", "like", "near", "of", "off", "on", "onto", "out", "outside", "over", "per", "plus",
         "since", "through", "throughout", "to", "toward", "towards", "under", "underneath", "until", "up", "upon", "via",
-        "with", "within", "without", "x", "w",
+        "with", "within", "without", "x",
         // conjunctions
         "and", "or", "but", "nor", "so", "yet", "if", "because", "while", "whereas", "than", "then", "n",
         // auxiliaries, negation and adverbs
