@@ -1,4 +1,5 @@
 using OnnxCoEvo.Agents.Environments.Household;
+using OnnxCoEvo.Agents.Environments.WebShop;
 using OnnxCoEvo.Agents.Http;
 
 namespace OnnxCoEvo.Agents.Environments;
@@ -26,6 +27,9 @@ public static class EnvironmentRegistry
     private static readonly Dictionary<string, Func<EnvironmentSettings, IEnvironmentSuite>> BuiltIns = new(StringComparer.Ordinal)
     {
         [HouseholdEnvironmentSuite.EnvironmentName] = settings => new HouseholdEnvironmentSuite(new HouseholdOptions { Seed = settings.Seed }),
+        [WebShopProtocol.EnvironmentName] = settings => new WebShopEnvironmentSuite(settings.WebShopDataDirectory is { } directory
+            ? WebShopFileLoader.Load(directory, settings.Seed)
+            : WebShopCatalogGenerator.Generate(new WebShopSyntheticOptions { Seed = settings.Seed, ProductCount = settings.WebShopProducts })),
     };
 
     /// <summary>Names of the built-in environments.</summary>

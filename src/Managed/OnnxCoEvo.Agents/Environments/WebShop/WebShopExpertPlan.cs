@@ -132,15 +132,16 @@ public sealed class WebShopExpertPlanner
 
     /// <summary>
     /// The product type and key attributes, in one of a few orders; when those keywords leave the target off the first
-    /// page, the first alternative that lists it there (options added, then the product's own title words).
+    /// page, the first alternative that lists it there (options added, then the title words the instruction also uses:
+    /// the expert never searches with words it could not have read, such as the brand).
     /// </summary>
     private string GoodQuery(WebShopGoal goal, double pick)
     {
         string attributes = string.Join(' ', goal.Attributes);
         string options = string.Join(' ', goal.GoalOptions);
         string[] candidates = pick < 0.5
-            ? [Join(goal.Query, attributes), Join(goal.Query, attributes, options), Join(TitleKeywords(goal.Name), options)]
-            : [Join(attributes, goal.Query), Join(goal.Query, options, attributes), Join(TitleKeywords(goal.Name), options)];
+            ? [Join(goal.Query, attributes), Join(goal.Query, attributes, options), Join(TitleKeywords(goal), options)]
+            : [Join(attributes, goal.Query), Join(goal.Query, options, attributes), Join(TitleKeywords(goal), options)];
         string best = candidates[0];
         int bestRank = int.MaxValue;
         foreach (string candidate in candidates)
@@ -194,9 +195,12 @@ public sealed class WebShopExpertPlanner
         return int.MaxValue;
     }
 
-    /// <summary>The target's title words without filler, at most eight.</summary>
-    private static string TitleKeywords(string title) =>
-        string.Join(' ', WebShopText.Words(title).Where(w => !WebShopText.IsStopWord(w)).Take(8));
+    /// <summary>The target's title words that the instruction also contains, without filler, at most eight.</summary>
+    private static string TitleKeywords(WebShopGoal goal)
+    {
+        var instruction = WebShopText.Words(goal.InstructionText).ToHashSet(StringComparer.Ordinal);
+        return string.Join(' ', WebShopText.Words(goal.Name).Where(w => !WebShopText.IsStopWord(w) && instruction.Contains(w)).Distinct().Take(8));
+    }
 
     private static string Join(params string[] parts) => string.Join(' ', parts.Where(p => p.Length > 0));
 }
