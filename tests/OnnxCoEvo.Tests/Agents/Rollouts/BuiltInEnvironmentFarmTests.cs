@@ -43,6 +43,27 @@ public sealed partial class BuiltInEnvironmentFarmTests
         }
     }
 
+    [Theory]
+    [InlineData("webshop")]
+    [InlineData("household")]
+    public async Task Through_the_farm_the_default_expert_fails_30_to_50_percent_of_the_train_split_and_never_without_failures(string environment)
+    {
+        IEnvironmentSuite suite = environment == "webshop" ? WebShop.Value : Household.Value;
+        int trainTasks = suite.Tasks(EnvironmentSplits.Train).Count;
+        IReadOnlyList<Trajectory> episodes = await RunExpertAsync(suite, suite, EnvironmentSplits.Train, trainTasks, concurrency: 128);
+        Assert.Equal(trainTasks, episodes.Count);
+        double failures = episodes.Count(t => !t.MeetsSuccessRule) / (double)episodes.Count;
+        Assert.InRange(failures, 0.30, 0.50);
+        // Failed episodes keep correct segments: most of them took more than one step.
+        Assert.True(episodes.Where(t => !t.MeetsSuccessRule).Average(t => t.Steps) > 2);
+
+        await using IPolicy perfect = suite.CreateExpert(new ExpertOptions { Seed = 1, NoFailures = true });
+        var sink = new InMemoryRolloutSink();
+        RolloutSummary summary = await new RolloutFarm(suite, perfect, new RolloutOptions { Concurrency = 128 })
+            .RunAsync(RolloutPlan.Build(suite.Tasks(EnvironmentSplits.Test), 1, RolloutShard.Whole), sink);
+        Assert.Equal(1.0, summary.SuccessRate);
+    }
+
     [Fact]
     public async Task A_remote_webshop_server_gives_the_built_in_trajectories()
     {
