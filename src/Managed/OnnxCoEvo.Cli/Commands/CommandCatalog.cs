@@ -19,7 +19,7 @@ public static class CommandCatalog
         new("model", "create and inspect Hugging Face-format model directories", [typeof(ModelInitCommand), typeof(ModelInfoCommand)]),
         new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),
         new("train", "train a LoRA adapter (or every weight) with SFT or DPO; resumable runs", [typeof(TrainSftCommand), typeof(TrainDpoCommand)]),
-        new("bench", "benchmarks: CPU GEMM and training throughput; kernels against PyTorch peers", [typeof(BenchCpuCommand)]),
+        new("bench", "benchmarks: CPU GEMM and training throughput; rollout generation; kernels against PyTorch peers", [typeof(BenchCpuCommand), typeof(BenchRolloutCommand)]),
     ];
 
     public static VerbGroup? FindGroup(string name) =>

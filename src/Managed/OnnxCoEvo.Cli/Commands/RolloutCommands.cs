@@ -62,6 +62,38 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
     [Option("failure-rates", HelpText = "Expert policy: override failure-mode rates, e.g. wrong_item=0.2,missing_option=0 (see `coevo env info`).")]
     public string? FailureRates { get; set; }
 
+    [Option("adapter", HelpText = "Model policy: a LoRA adapter, a PEFT folder or an .onnx_adapter file.")]
+    public string? Adapter { get; set; }
+
+    [Option("temperature", Default = 0.0, HelpText = "Model policy: sampling temperature (0 = greedy).")]
+    public double Temperature { get; set; }
+
+    [Option("top-k", Default = 0, HelpText = "Model policy: sample among the k most likely tokens (0 = all).")]
+    public int TopK { get; set; }
+
+    [Option("top-p", Default = 1.0, HelpText = "Model policy: nucleus sampling mass (1 = off).")]
+    public double TopP { get; set; }
+
+    [Option("max-new-tokens", Default = 128, HelpText = "Model policy: tokens per assistant turn at most.")]
+    public int MaxNewTokens { get; set; }
+
+    [Option("no-icl", HelpText = "Model policy: leave the in-context example out of the prompt.")]
+    public bool NoIcl { get; set; }
+
+    [Option("no-kv-reuse", HelpText = "Model policy: re-encode the whole conversation every turn instead of reusing the episode's KV cache.")]
+    public bool NoKvReuse { get; set; }
+
+    /// <summary>The model-policy knobs above (ignored by the expert, except --adapter, which it refuses).</summary>
+    protected ModelPolicyOptions ModelOptions() => new()
+    {
+        Adapter = Adapter,
+        Sampling = new Onnx.Generation.SamplingOptions { Temperature = Temperature, TopK = TopK, TopP = TopP },
+        MaxNewTokens = MaxNewTokens,
+        IncludeExample = !NoIcl,
+        ReuseKvCache = !NoKvReuse,
+        Seed = Seed,
+    };
+
     protected abstract string DefaultSplit { get; }
     protected virtual string PolicySpec => PolicyFactory.Expert;
     protected virtual int SamplesPerTask => 1;
@@ -88,7 +120,7 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
         IReadOnlySet<string> finished = RolloutPlan.ReadFinishedKeys(output);
         IReadOnlyList<RolloutWorkItem> work = RolloutPlan.Build(tasks, SamplesPerTask, shard, finished);
         var expertOptions = new ExpertOptions { Seed = Seed, NoFailures = NoFailures, FailureRates = PolicyFactory.ParseFailureRates(FailureRates) };
-        await using IPolicy policy = PolicyFactory.Create(PolicySpec, suite, expertOptions);
+        await using IPolicy policy = PolicyFactory.Create(PolicySpec, suite, expertOptions, ModelOptions());
         var options = new RolloutOptions
         {
             Concurrency = Concurrency,
@@ -165,7 +197,7 @@ public sealed class ExpertCommand : RolloutCommandBase
 [Verb("rollout", HelpText = "Run a policy over a split with the rollout farm (many episodes at once) and write trajectories.")]
 public sealed class RolloutCommand : RolloutCommandBase
 {
-    [Option("policy", Default = "expert", HelpText = "Policy: expert (the environment's scripted expert).")]
+    [Option("policy", Default = "expert", HelpText = "Policy: expert (the environment's scripted expert) | onnx:DIR (a model directory with onnx/ inside, or the onnx folder).")]
     public string Policy { get; set; } = "";
 
     [Option("out", Required = true, HelpText = "Trajectories file (canonical JSONL); running again resumes.")]
@@ -183,7 +215,7 @@ public sealed class RolloutCommand : RolloutCommandBase
 [Verb("eval", HelpText = "Evaluate a policy on a split: prints mean reward x100 and success rate, writes summary.json and the trajectories.")]
 public sealed class EvalCommand : RolloutCommandBase
 {
-    [Option("policy", Default = "expert", HelpText = "Policy: expert (the environment's scripted expert).")]
+    [Option("policy", Default = "expert", HelpText = "Policy: expert (the environment's scripted expert) | onnx:DIR (a model directory with onnx/ inside, or the onnx folder).")]
     public string Policy { get; set; } = "";
 
     [Option("out", HelpText = "Output directory for trajectories.jsonl and summary.json (default runs/eval/<env>-<split>-<policy>). Running again resumes.")]
