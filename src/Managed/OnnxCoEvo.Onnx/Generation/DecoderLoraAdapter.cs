@@ -1,4 +1,8 @@
+using System.Runtime.InteropServices;
+using OnnxCoEvo.Core;
 using OnnxCoEvo.Core.Models;
+using OnnxCoEvo.Onnx.Adapters;
+using OnnxCoEvo.Onnx.Decoder;
 using OnnxCoEvo.Onnx.Runtime;
 using OnnxCoEvo.Training.Checkpoints;
 using OnnxCoEvo.Training.Peft;
@@ -10,6 +14,7 @@ namespace OnnxCoEvo.Onnx.Generation;
 /// (<c>model.layers.{i}.{self_attn|mlp}.{module}.lora_A.weight</c> [in, r] and <c>...lora_B.weight</c> [r, out]):
 /// either an ORT adapter file (.onnx_adapter, activated through the run options) or a PEFT folder converted in
 /// memory (A transposed; B transposed and multiplied by the LoRA scaling) and fed as named inputs.
+/// The decoder does not own it: keep it alive while it is active.
 /// </summary>
 public sealed class DecoderLoraAdapter : IDisposable
 {
@@ -29,34 +34,58 @@ public sealed class DecoderLoraAdapter : IDisposable
     /// <summary>The ORT adapter of an .onnx_adapter file (null for a converted PEFT folder).</summary>
     internal OrtLoraAdapter? OrtAdapter { get; }
 
-    /// <summary>Graph inputs fed directly (a converted PEFT folder; empty for an .onnx_adapter file).</summary>
+    /// <summary>The adapter's graph inputs by name, for runs that feed them directly.</summary>
     internal IReadOnlyList<string> InputNames { get; }
 
     internal IReadOnlyList<OrtValue> InputValues => _values;
 
-    /// <summary>An ORT adapter file (memory-mapped by ORT).</summary>
+    /// <summary>
+    /// An ORT adapter file: ORT memory-maps it for runs with run options; its parameters are also read as named inputs
+    /// because RunWithBinding ignores the run options' active adapters (observed on ORT 1.30), and the shared-KV decoder
+    /// runs with a binding.
+    /// </summary>
     public static DecoderLoraAdapter OpenFile(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"no ONNX adapter file '{path}'", path);
-        return new DecoderLoraAdapter(path, OrtLoraAdapter.Open(path), [], []);
-    }
-
-    /// <summary>A PEFT adapter as decoder inputs: A^T [in, r] and scaling * B^T [r, out] per module.</summary>
-    public static DecoderLoraAdapter FromPeft(PeftAdapter adapter, string source = "<memory>")
-    {
-        ArgumentNullException.ThrowIfNull(adapter);
-        float scaling = adapter.Config.Scaling;
-        var names = new List<string>(adapter.Tensors.Count);
-        var values = new List<OrtValue>(adapter.Tensors.Count);
+        var names = new List<string>();
+        var values = new List<OrtValue>();
+        foreach (OnnxAdapterParameter parameter in OnnxAdapterFile.Read(path))
+        {
+            if (parameter.Type != TensorElementType.Float)
+                throw new DataFormatException(path, $"parameter '{parameter.Name}'", $"is {parameter.Type}; the CPU decoder's LoRA inputs are float32");
+            names.Add(parameter.Name);
+            values.Add(OrtValue.FromMemory(MemoryMarshal.Cast<byte, float>(parameter.Data.Span).ToArray().AsMemory(), parameter.Dims));
+        }
+        OrtLoraAdapter? adapter = null;
         try
         {
-            foreach (NamedTensor tensor in adapter.Tensors)
+            adapter = OrtLoraAdapter.Open(path);
+            return new DecoderLoraAdapter(path, adapter, names, [.. values]);
+        }
+        catch
+        {
+            adapter?.Dispose();
+            foreach (OrtValue value in values) value.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A PEFT adapter as decoder inputs (<see cref="DecoderLoraInputs.FromPeft"/>: A^T [in, r], scaling x B^T [r, out]);
+    /// modules it does not target are left to the graph's rank-0 defaults.
+    /// </summary>
+    public static DecoderLoraAdapter FromPeft(PeftAdapter adapter, ModelConfig model, string source = "<memory>")
+    {
+        ArgumentNullException.ThrowIfNull(adapter);
+        var names = new List<string>();
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (NamedTensor input in DecoderLoraInputs.FromPeft(adapter, model))
             {
-                bool isA = tensor.Name.EndsWith(".lora_A.weight", StringComparison.Ordinal);
-                (int rows, int columns) = (tensor.Shape[0], tensor.Shape[1]);
-                float[] transposed = Transpose(tensor.Values, rows, columns, isA ? 1f : scaling);
-                names.Add(tensor.Name);
-                values.Add(OrtValue.FromMemory(transposed.AsMemory(), [columns, rows]));
+                if (input.Values.Length == 0) continue;
+                names.Add(input.Name);
+                values.Add(OrtValue.FromMemory(input.Values.AsMemory(), input.LongShape));
             }
         }
         catch
@@ -77,19 +106,10 @@ public sealed class DecoderLoraAdapter : IDisposable
         {
             if (!File.Exists(Path.Combine(path, PeftAdapter.ConfigFileName)))
                 throw new FileNotFoundException($"adapter folder '{path}' has no {PeftAdapter.ConfigFileName} (expected a PEFT LoRA folder)");
-            return FromPeft(PeftAdapter.Load(path, modelConfig()), path);
+            ModelConfig model = modelConfig();
+            return FromPeft(PeftAdapter.Load(path, model), model, path);
         }
         return OpenFile(path);
-    }
-
-    /// <summary>[rows, columns] row-major to [columns, rows], times <paramref name="scale"/>.</summary>
-    internal static float[] Transpose(float[] values, int rows, int columns, float scale)
-    {
-        var result = new float[values.Length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < columns; c++)
-                result[c * rows + r] = values[r * columns + c] * scale;
-        return result;
     }
 
     public void Dispose()

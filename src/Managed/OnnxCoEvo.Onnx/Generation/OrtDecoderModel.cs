@@ -12,7 +12,9 @@ namespace OnnxCoEvo.Onnx.Generation;
 /// step as one token. Batching decode steps of several slots into one call would need their caches in one
 /// (slots, kv_heads, capacity, head_size) buffer and per-row lengths (GQA's seqlens_k); not done yet.</para>
 /// <para>LoRA: <see cref="SetAdapter"/> feeds the graph's LoRA inputs (rank-0 defaults otherwise) and empties every
-/// cache, since cached keys and values were computed with the previous adapter.</para>
+/// cache, since cached keys and values were computed with the previous adapter. An .onnx_adapter is activated through
+/// the run options on plain runs; runs with an IoBinding (shared KV) bind its parameters as inputs, because ORT 1.30's
+/// RunWithBinding does not apply the run options' active adapters.</para>
 /// </summary>
 public sealed class OrtDecoderModel : IDecoderModel
 {
@@ -27,7 +29,7 @@ public sealed class OrtDecoderModel : IDecoderModel
     private DecoderLoraAdapter? _adapter;
     private OrtRunOptions? _runOptions;
 
-    private OrtDecoderModel(string directory, GenAiConfig config, OrtInferenceSession session)
+    private OrtDecoderModel(string directory, GenAiDecoderConfig config, OrtInferenceSession session)
     {
         Directory = directory;
         Config = config;
@@ -41,7 +43,7 @@ public sealed class OrtDecoderModel : IDecoderModel
         Dictionary<string, OrtTensorInfo> inputs = session.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         OrtTensorInfo Input(string name) => inputs.TryGetValue(name, out OrtTensorInfo? info)
             ? info
-            : throw new InvalidOperationException($"{Path.Combine(directory, config.DecoderFile)}: the decoder has no input '{name}' that {GenAiConfig.FileName} names");
+            : throw new InvalidOperationException($"{Path.Combine(directory, config.DecoderFile)}: the decoder has no input '{name}' that {GenAiDecoderConfig.FileName} names");
         _idsAreInt32 = IntegerType(Input(config.InputIdsName)) == TensorElementType.Int32;
         _maskIsInt32 = IntegerType(Input(config.AttentionMaskName)) == TensorElementType.Int32;
         _positionIdsName = config.PositionIdsName ?? (inputs.ContainsKey("position_ids") ? "position_ids" : null);
@@ -55,7 +57,7 @@ public sealed class OrtDecoderModel : IDecoderModel
     /// <summary>The folder holding genai_config.json.</summary>
     public string Directory { get; }
 
-    public GenAiConfig Config { get; }
+    public GenAiDecoderConfig Config { get; }
 
     public DecoderLoraAdapter? Adapter => _adapter;
 
@@ -67,22 +69,22 @@ public sealed class OrtDecoderModel : IDecoderModel
     public static string ResolveDirectory(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (File.Exists(Path.Combine(path, GenAiConfig.FileName))) return Path.GetFullPath(path);
+        if (File.Exists(Path.Combine(path, GenAiDecoderConfig.FileName))) return Path.GetFullPath(path);
         string nested = Path.Combine(path, "onnx");
-        if (File.Exists(Path.Combine(nested, GenAiConfig.FileName))) return Path.GetFullPath(nested);
+        if (File.Exists(Path.Combine(nested, GenAiDecoderConfig.FileName))) return Path.GetFullPath(nested);
         throw new FileNotFoundException(
-            $"'{path}' has no {GenAiConfig.FileName}, nor an onnx/ folder with one; build the ONNX decoder with `coevo onnx build --model DIR`",
-            Path.Combine(path, GenAiConfig.FileName));
+            $"'{path}' has no {GenAiDecoderConfig.FileName}, nor an onnx/ folder with one; build the ONNX decoder with `coevo onnx build --model DIR`",
+            Path.Combine(path, GenAiDecoderConfig.FileName));
     }
 
     /// <summary>Opens the decoder of an onnx folder or of a model directory with onnx/ inside.</summary>
     public static OrtDecoderModel Open(string path, OrtSessionSettings? settings = null)
     {
         string directory = ResolveDirectory(path);
-        GenAiConfig config = GenAiConfig.Load(directory);
+        GenAiDecoderConfig config = GenAiDecoderConfig.Load(directory);
         string modelFile = Path.Combine(directory, config.DecoderFile);
         if (!File.Exists(modelFile))
-            throw new FileNotFoundException($"{Path.Combine(directory, GenAiConfig.FileName)}: decoder.filename names '{config.DecoderFile}', which does not exist", modelFile);
+            throw new FileNotFoundException($"{Path.Combine(directory, GenAiDecoderConfig.FileName)}: decoder.filename names '{config.DecoderFile}', which does not exist", modelFile);
         OrtInferenceSession session = OrtInferenceSession.Open(modelFile, settings);
         try
         {
@@ -159,7 +161,8 @@ public sealed class OrtDecoderModel : IDecoderModel
             Add(Config.AttentionMaskName, IntegerTensor(_maskIsInt32, total, _ => 1));
             if (_positionIdsName is not null)
                 Add(_positionIdsName, IntegerTensor(_maskIsInt32, count, t => past + t));
-            if (_adapter is not null)
+            // ORT feeds an active .onnx_adapter itself on plain runs; a binding ignores it, so bind its values instead.
+            if (_adapter is not null && (cache is SharedKvCache || _adapter.OrtAdapter is null))
                 for (int i = 0; i < _adapter.InputNames.Count; i++)
                     inputs.Add(new(_adapter.InputNames[i], _adapter.InputValues[i]));
 
@@ -188,7 +191,7 @@ public sealed class OrtDecoderModel : IDecoderModel
             binding.BindOutput(_presentKeys[layer], cache.Keys[layer]);
             binding.BindOutput(_presentValues[layer], cache.Values[layer]);
         }
-        _session.Run(binding, _runOptions);
+        _session.Run(binding);
         OrtValue[] outputs = binding.GetOutputs();
         try
         {
@@ -249,7 +252,7 @@ public sealed class OrtDecoderModel : IDecoderModel
         : throw new NotSupportedException($"decoder input '{info.Name}' is {info.ElementType}; expected int64 or int32");
 
     private static string[] Names(string pattern, int layers) =>
-        Enumerable.Range(0, layers).Select(layer => GenAiConfig.LayerName(pattern, layer)).ToArray();
+        Enumerable.Range(0, layers).Select(layer => GenAiDecoderConfig.LayerName(pattern, layer)).ToArray();
 
     public void Dispose()
     {
@@ -260,7 +263,7 @@ public sealed class OrtDecoderModel : IDecoderModel
     }
 
     /// <summary>One slot's keys and values for every layer, BNSH with batch 1.</summary>
-    private abstract class KvCache(GenAiConfig config) : IDisposable
+    private abstract class KvCache(GenAiDecoderConfig config) : IDisposable
     {
         protected readonly int KvHeads = config.NumKeyValueHeads, HeadSize = config.HeadSize;
 
@@ -277,7 +280,7 @@ public sealed class OrtDecoderModel : IDecoderModel
     }
 
     /// <summary>Managed buffers of (1, kv_heads, capacity, head_size), pinned as OrtValues; ORT writes rows [past, past+new).</summary>
-    private sealed class SharedKvCache(GenAiConfig config) : KvCache(config)
+    private sealed class SharedKvCache(GenAiDecoderConfig config) : KvCache(config)
     {
         private const int MinimumCapacity = 64;
         private float[][] _keyData = [];
@@ -324,7 +327,7 @@ public sealed class OrtDecoderModel : IDecoderModel
     /// <summary>Past tensors of exactly (1, kv_heads, length, head_size): the presents of the previous call.</summary>
     private sealed class GrowingKvCache : KvCache
     {
-        public GrowingKvCache(GenAiConfig config)
+        public GrowingKvCache(GenAiDecoderConfig config)
             : base(config) => Truncate(0);
 
         public void Replace(int layer, OrtValue key, OrtValue value)

@@ -1,16 +1,18 @@
 using System.Globalization;
 using System.Text.Json;
 using OnnxCoEvo.Core.Json;
+using OnnxCoEvo.Onnx.Decoder;
 
 namespace OnnxCoEvo.Onnx.Generation;
 
 /// <summary>
-/// What the generator needs from ONNX Runtime GenAI's genai_config.json (onnx-interop.md §4.1): the decoder file, its
-/// shape, its input/output names (GenAI's defaults where absent) and whether past and present KV share one buffer.
+/// What the generator reads from ONNX Runtime GenAI's genai_config.json (onnx-interop.md §4.1; the builder writes it as
+/// <see cref="Decoder.GenAiConfig"/>): the decoder file, its shape, its input/output names (GenAI's defaults where
+/// absent) and whether past and present KV share one buffer. Reads any GenAI folder, not only ours.
 /// </summary>
-public sealed record GenAiConfig
+public sealed record GenAiDecoderConfig
 {
-    public const string FileName = "genai_config.json";
+    public const string FileName = Decoder.GenAiConfig.FileName;
 
     public required string ModelType { get; init; }
     public required string DecoderFile { get; init; }
@@ -28,17 +30,17 @@ public sealed record GenAiConfig
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? BosTokenId { get; init; }
 
-    public string InputIdsName { get; init; } = "input_ids";
-    public string AttentionMaskName { get; init; } = "attention_mask";
+    public string InputIdsName { get; init; } = DecoderIo.InputIds;
+    public string AttentionMaskName { get; init; } = DecoderIo.AttentionMask;
 
     /// <summary>Null when the decoder has no position_ids input (GQA with fused rotary derives positions itself).</summary>
     public string? PositionIdsName { get; init; }
 
-    public string PastKeyNames { get; init; } = "past_key_values.%d.key";
-    public string PastValueNames { get; init; } = "past_key_values.%d.value";
-    public string LogitsName { get; init; } = "logits";
-    public string PresentKeyNames { get; init; } = "present.%d.key";
-    public string PresentValueNames { get; init; } = "present.%d.value";
+    public string PastKeyNames { get; init; } = DecoderIo.PastKeyPattern;
+    public string PastValueNames { get; init; } = DecoderIo.PastValuePattern;
+    public string LogitsName { get; init; } = DecoderIo.Logits;
+    public string PresentKeyNames { get; init; } = DecoderIo.PresentKeyPattern;
+    public string PresentValueNames { get; init; } = DecoderIo.PresentValuePattern;
 
     /// <summary>search.past_present_share_buffer: past and present are one preallocated buffer (GroupQueryAttention).</summary>
     public bool PastPresentShareBuffer { get; init; }
@@ -46,14 +48,14 @@ public sealed record GenAiConfig
     public static string LayerName(string pattern, int layer) => pattern.Replace("%d", layer.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
     /// <summary>Reads DIR/genai_config.json (or the file itself); faults are <see cref="OnnxCoEvo.Core.DataFormatException"/>s naming the field.</summary>
-    public static GenAiConfig Load(string path)
+    public static GenAiDecoderConfig Load(string path)
     {
         string file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
         if (!File.Exists(file)) throw new FileNotFoundException($"no {FileName} at '{path}' (build one with `coevo onnx build`)", file);
         return Parse(File.ReadAllBytes(file), file);
     }
 
-    public static GenAiConfig Parse(ReadOnlyMemory<byte> utf8Json, string filePath = FileName)
+    public static GenAiDecoderConfig Parse(ReadOnlyMemory<byte> utf8Json, string filePath = FileName)
     {
         var source = new JsonSource(filePath) { Style = JsonStyle.Config };
         using JsonDocument document = source.Parse(utf8Json, JsonSyntaxErrorFormat.FileByte);
@@ -73,7 +75,7 @@ public sealed record GenAiConfig
         int context = Positive(model, "context_length");
         int maxLength = search?.OptionalInt32("max_length") ?? 0;
         if (maxLength < 0) throw search!.Value.FieldError("max_length", $"is {maxLength}; must be >= 0");
-        var config = new GenAiConfig
+        var config = new GenAiDecoderConfig
         {
             ModelType = model.RequiredString("type"),
             DecoderFile = decoder.RequiredString("filename"),
@@ -87,14 +89,14 @@ public sealed record GenAiConfig
             MaxLength = maxLength == 0 ? context : Math.Min(maxLength, context),
             EosTokenIds = model.Has("eos_token_id") ? model.Int32OrList("eos_token_id") : [],
             BosTokenId = model.OptionalInt32("bos_token_id"),
-            InputIdsName = inputs?.OptionalString("input_ids") ?? "input_ids",
-            AttentionMaskName = inputs?.OptionalString("attention_mask") ?? "attention_mask",
+            InputIdsName = inputs?.OptionalString("input_ids") ?? DecoderIo.InputIds,
+            AttentionMaskName = inputs?.OptionalString("attention_mask") ?? DecoderIo.AttentionMask,
             PositionIdsName = inputs?.OptionalString("position_ids"),
-            PastKeyNames = inputs?.OptionalString("past_key_names") ?? "past_key_values.%d.key",
-            PastValueNames = inputs?.OptionalString("past_value_names") ?? "past_key_values.%d.value",
-            LogitsName = outputs?.OptionalString("logits") ?? "logits",
-            PresentKeyNames = outputs?.OptionalString("present_key_names") ?? "present.%d.key",
-            PresentValueNames = outputs?.OptionalString("present_value_names") ?? "present.%d.value",
+            PastKeyNames = inputs?.OptionalString("past_key_names") ?? DecoderIo.PastKeyPattern,
+            PastValueNames = inputs?.OptionalString("past_value_names") ?? DecoderIo.PastValuePattern,
+            LogitsName = outputs?.OptionalString("logits") ?? DecoderIo.Logits,
+            PresentKeyNames = outputs?.OptionalString("present_key_names") ?? DecoderIo.PresentKeyPattern,
+            PresentValueNames = outputs?.OptionalString("present_value_names") ?? DecoderIo.PresentValuePattern,
             PastPresentShareBuffer = search?.OptionalBoolean("past_present_share_buffer") ?? false,
         };
         if (config.NumAttentionHeads % config.NumKeyValueHeads != 0)
