@@ -33,6 +33,9 @@ public static class TinyModel
 
     public static string Directory => s_directory.Value;
 
+    /// <summary>The model directory once DIR/onnx is built (the form "onnx:DIR" specs take).</summary>
+    public static string DirectoryWithOnnx => Path.GetDirectoryName(GqaOnnx)!;
+
     /// <summary>DIR/onnx: GroupQueryAttention, past and present share one buffer.</summary>
     public static string GqaOnnx => s_gqa.Value;
 
