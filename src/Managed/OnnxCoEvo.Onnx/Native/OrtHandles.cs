@@ -10,6 +10,7 @@ namespace OnnxCoEvo.Onnx.Native;
 public abstract class OrtHandle : SafeHandle
 {
     private List<SafeHandle>? _dependencies;
+    private volatile bool _disposed;
 
     protected OrtHandle(IntPtr handle)
         : base(IntPtr.Zero, ownsHandle: true)
@@ -30,14 +31,21 @@ public abstract class OrtHandle : SafeHandle
         }
     }
 
-    /// <summary>The live native pointer; throws once disposed (calls on a released ORT object would corrupt memory).</summary>
+    /// <summary>The live native pointer; throws once disposed, even while a dependant still keeps the native object
+    /// (calls on a released ORT object would corrupt memory).</summary>
     internal IntPtr Pointer
     {
         get
         {
-            ObjectDisposedException.ThrowIf(IsClosed, this);
+            ObjectDisposedException.ThrowIf(_disposed || IsClosed, this);
             return handle;
         }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _disposed = true;
+        base.Dispose(disposing);
     }
 
     protected abstract void Release(OrtApi api, IntPtr pointer);

@@ -128,7 +128,11 @@ public sealed unsafe class OrtInferenceSession : IDisposable
             for (int i = 0; i < inputCount; i++)
             {
                 (string name, OrtValue value) = inputs[i];
-                ArgumentNullException.ThrowIfNull(value, $"inputs[{i}].Value");
+                if (value is null)
+                {
+                    throw new ArgumentException($"inputs[{i}] ('{name}') has no value.", nameof(inputs));
+                }
+
                 block[i] = _names.Get(name);
                 block[inputCount + i] = value.Handle.Pointer;
             }
