@@ -9,7 +9,7 @@ public sealed class OnnxAdapterFileTests
 {
     private static OnnxAdapterParameter[] Mixed() =>
     [
-        new("layers.0.q.lora_A", TensorElementType.Float, [4, 2], TinyOnnx.FloatBytes(OrtTestData.Normal(8, 41))),
+        new("layers.0.q.lora_A", TensorElementType.Float, [4, 2], TestModels.FloatBytes(OrtTestData.Normal(8, 41))),
         new("ä/odd name", TensorElementType.BFloat16, [3], new byte[] { 1, 2, 3, 4, 5, 6 }),
         new("empty", TensorElementType.Float, [4, 0], ReadOnlyMemory<byte>.Empty),
         new("scalar", TensorElementType.Int64, [], BitConverter.GetBytes(-5L)),

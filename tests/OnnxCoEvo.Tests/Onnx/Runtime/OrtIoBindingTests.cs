@@ -9,7 +9,7 @@ public sealed class OrtIoBindingTests
     [Fact]
     public void SharedInputOutputBuffer_AccumulatesInPlace()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.Accumulate(2, 3), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.Accumulate(2, 3), OneThread);
         float[] state = new float[6];
         float[] delta = Normal(6, 21);
         using var stateValue = OrtValue.FromMemory<float>(state, [2, 3]);
@@ -33,7 +33,7 @@ public sealed class OrtIoBindingTests
     [Fact]
     public void BindOutputToCpu_OrtAllocates_GetOutputsReturnsIt_ClearRebinds()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.Accumulate(1, 4), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.Accumulate(1, 4), OneThread);
         float[] a = [1, 2, 3, 4];
         float[] b = [10, 20, 30, 40];
         using var aValue = OrtValue.FromMemory<float>(a, [1, 4]);
@@ -68,8 +68,8 @@ public sealed class OrtIoBindingTests
     [Fact]
     public void Binding_FromAnotherSession_IsRejected_AndDisposeTwiceIsSafe()
     {
-        using var one = OrtInferenceSession.FromBytes(TinyOnnx.Accumulate(1, 1), OneThread);
-        using var two = OrtInferenceSession.FromBytes(TinyOnnx.Accumulate(1, 1), OneThread);
+        using var one = OrtInferenceSession.FromBytes(TestModels.Accumulate(1, 1), OneThread);
+        using var two = OrtInferenceSession.FromBytes(TestModels.Accumulate(1, 1), OneThread);
         OrtIoBinding binding = one.CreateBinding();
 
         Assert.Throws<ArgumentException>(() => two.Run(binding));
@@ -81,7 +81,7 @@ public sealed class OrtIoBindingTests
     [Fact]
     public void Binding_OutlivingItsSession_KeepsTheNativeSessionUntilReleased()
     {
-        var session = OrtInferenceSession.FromBytes(TinyOnnx.Accumulate(1, 2), OneThread);
+        var session = OrtInferenceSession.FromBytes(TestModels.Accumulate(1, 2), OneThread);
         OrtIoBinding binding = session.CreateBinding();
         session.Dispose();
 

@@ -16,14 +16,14 @@ public sealed class OrtLoraTests
 
     private static OnnxAdapterParameter[] Parameters(string aName = "lora_A") =>
     [
-        new(aName, TensorElementType.Float, [K, Rank], TinyOnnx.FloatBytes(A)),
-        new("lora_B", TensorElementType.Float, [Rank, N], TinyOnnx.FloatBytes(Bl)),
+        new(aName, TensorElementType.Float, [K, Rank], TestModels.FloatBytes(A)),
+        new("lora_B", TensorElementType.Float, [Rank, N], TestModels.FloatBytes(Bl)),
     ];
 
     [Fact]
     public void WithoutAdapter_TheRankZeroDefaultsAreANoOp()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.LoraMatMulAdd(W, B, K, N), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.LoraMatMulAdd(W, B, K, N), OneThread);
 
         AssertClose(Reference(X, W, B, rows: 3), RunY(session, X, rows: 3));
     }
@@ -33,7 +33,7 @@ public sealed class OrtLoraTests
     {
         using var dir = new TempDirectory();
         string modelPath = dir.File("model.onnx");
-        File.WriteAllBytes(modelPath, TinyOnnx.LoraMatMulAdd(W, B, K, N));
+        File.WriteAllBytes(modelPath, TestModels.LoraMatMulAdd(W, B, K, N));
         string adapterPath = dir.File("a" + OnnxAdapterFile.Extension);
         OnnxAdapterFile.Save(adapterPath, Parameters());
         float[] expected = Reference(X, W, B, rows: 3, A, Bl, Rank);
@@ -55,7 +55,7 @@ public sealed class OrtLoraTests
     [Fact]
     public void AdapterWithAWrongName_SurfacesOrtsError()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.LoraMatMulAdd(W, B, K, N), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.LoraMatMulAdd(W, B, K, N), OneThread);
         using var adapter = OrtLoraAdapter.FromBytes(OnnxAdapterFile.Write(Parameters(aName: "lora_Q")));
         using var options = new OrtRunOptions();
         options.AddActiveLoraAdapter(adapter);
@@ -83,7 +83,7 @@ public sealed class OrtLoraTests
     [Fact]
     public void AdapterDisposedWhileActive_StaysValidForTheRunOptions()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.LoraMatMulAdd(W, B, K, N), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.LoraMatMulAdd(W, B, K, N), OneThread);
         using var options = new OrtRunOptions();
         options.AddConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
         var adapter = OrtLoraAdapter.FromBytes(OnnxAdapterFile.Write(Parameters()));

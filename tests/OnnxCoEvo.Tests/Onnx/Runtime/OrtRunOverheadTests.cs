@@ -14,7 +14,7 @@ public sealed class OrtRunOverheadTests(ITestOutputHelper output)
     [Fact]
     public void NamedRun_AllocatesOnlyItsResults_BindingRunAllocatesNothing()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.Accumulate(1, 4), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.Accumulate(1, 4), OneThread);
         float[] state = new float[4];
         float[] delta = [1, 1, 1, 1];
         using var stateValue = OrtValue.FromMemory<float>(state, [1, 4]);

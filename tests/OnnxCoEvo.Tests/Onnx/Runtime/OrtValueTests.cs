@@ -102,7 +102,7 @@ public sealed class OrtValueTests
         owned.Dispose();
         owned.Dispose();
 
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.Accumulate(1, 2), OrtTestData.OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.Accumulate(1, 2), OrtTestData.OneThread);
         Assert.Throws<ObjectDisposedException>(() => session.Run([new("state", value), new("delta", value)], ["next"]));
     }
 
