@@ -9,6 +9,8 @@ namespace OnnxCoEvo.Onnx.Native;
 /// <summary>Base of the ORT object handles: NULL is invalid; <see cref="Release"/> calls the type's Release* slot.</summary>
 public abstract class OrtHandle : SafeHandle
 {
+    // Dependencies are rare (bindings, active adapters): one shared lock keeps every handle a lock object lighter.
+    private static readonly Lock s_dependencyGate = new();
     private List<SafeHandle>? _dependencies;
     private volatile bool _disposed;
 
@@ -25,7 +27,7 @@ public abstract class OrtHandle : SafeHandle
     {
         bool added = false;
         other.DangerousAddRef(ref added);
-        lock (this)
+        lock (s_dependencyGate)
         {
             (_dependencies ??= []).Add(other);
         }
@@ -54,7 +56,7 @@ public abstract class OrtHandle : SafeHandle
     {
         Release(OrtLibrary.Default.Api, handle);
         List<SafeHandle>? dependencies;
-        lock (this)
+        lock (s_dependencyGate)
         {
             dependencies = _dependencies;
             _dependencies = null;

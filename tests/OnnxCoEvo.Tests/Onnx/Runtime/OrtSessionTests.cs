@@ -44,6 +44,13 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
         Assert.Equal([-1L, K], input.Dims);
         Assert.Equal(["batch", null], input.SymbolicDims);
 
+        // ... but as overridable inputs, declared with a symbolic rank.
+        Assert.Equal(["lora_A", "lora_B"], session.OverridableInputs.Select(i => i.Name).Order());
+        OrtTensorInfo loraA = session.OverridableInputs.Single(i => i.Name == "lora_A");
+        Assert.Equal(TensorElementType.Float, loraA.ElementType);
+        Assert.Equal([(long)K, -1], loraA.Dims);
+        Assert.Equal([null, "rank"], loraA.SymbolicDims);
+
         OrtTensorInfo output = Assert.Single(session.Outputs);
         Assert.Equal(new OrtTensorInfo("Y", TensorElementType.Float, output.Dims, output.SymbolicDims), output);
         Assert.Equal([-1L, N], output.Dims);
@@ -61,10 +68,25 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Open_MissingFile_NamesIt()
+    public void Open_MissingFileOrDataDirectory_NamesIt()
     {
         var ex = Assert.Throws<FileNotFoundException>(() => OrtInferenceSession.Open("/nonexistent/model.onnx"));
         Assert.Contains("/nonexistent/model.onnx", ex.Message);
+        var dirEx = Assert.Throws<DirectoryNotFoundException>(() =>
+            OrtInferenceSession.FromBytes(TestModels.MatMulAdd(W, B, K, N), OneThread, externalDataDirectory: "/nonexistent/data"));
+        Assert.Contains("/nonexistent/data", dirEx.Message);
+    }
+
+    [Fact]
+    public void Open_NotAModel_ThrowsOrtExceptionWithOrtsMessage()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.Write("broken.onnx", "not a model");
+
+        var ex = Assert.Throws<OrtException>(() => OrtInferenceSession.Open(path, OneThread));
+
+        Assert.Contains(path, ex.NativeMessage);
+        Assert.Contains("protobuf parsing failed", ex.NativeMessage, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
