@@ -63,6 +63,21 @@ public sealed class OrtValueTests
     }
 
     [Fact]
+    public void FromMemory_EmptyTensor_RunsThroughASession()
+    {
+        // An empty past KV cache is the common case: [batch, heads, 0, head_size].
+        using var session = OrtInferenceSession.FromBytes(TestModels.MatMulAdd(new float[OrtTestData.K * OrtTestData.N],
+            new float[OrtTestData.N], OrtTestData.K, OrtTestData.N), OrtTestData.OneThread);
+        using var empty = OrtValue.FromMemory<float>(Memory<float>.Empty, [0, OrtTestData.K]);
+        Assert.Equal(0, empty.AsSpan<float>().Length);
+
+        OrtValue[] outputs = session.Run([new("X", empty)], ["Y"]);
+        using OrtValue y = Assert.Single(outputs);
+        Assert.Equal([0L, OrtTestData.N], y.Shape);
+        Assert.Equal(0, y.AsSpan<float>().Length);
+    }
+
+    [Fact]
     public void AsSpan_WrongType_Throws()
     {
         using var value = OrtValue.FromMemory<int>(new int[4], [4]);
