@@ -105,23 +105,30 @@ public sealed record GenAiConfig
             json.WriteEndObject(); // model
 
             json.WriteStartObject("search");
-            json.WriteNumber("diversity_penalty", 0.0);
+            WriteFloat(json, "diversity_penalty", "0.0");
             json.WriteBoolean("do_sample", false);
             json.WriteBoolean("early_stopping", true);
-            json.WriteNumber("length_penalty", 1.0);
+            WriteFloat(json, "length_penalty", "1.0");
             json.WriteNumber("max_length", ContextLength);
             json.WriteNumber("min_length", 0);
             json.WriteNumber("no_repeat_ngram_size", 0);
             json.WriteNumber("num_beams", 1);
             json.WriteNumber("num_return_sequences", 1);
             json.WriteBoolean("past_present_share_buffer", PastPresentShareBuffer);
-            json.WriteNumber("repetition_penalty", 1.0);
-            json.WriteNumber("temperature", 1.0);
+            WriteFloat(json, "repetition_penalty", "1.0");
+            WriteFloat(json, "temperature", "1.0");
             json.WriteNumber("top_k", 50);
-            json.WriteNumber("top_p", 1.0);
+            WriteFloat(json, "top_p", "1.0");
             json.WriteEndObject();
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>Float fields keep a decimal point ("1.0"), as Python's json module writes them in GenAI's builder.</summary>
+    private static void WriteFloat(Utf8JsonWriter json, string key, string literal)
+    {
+        json.WritePropertyName(key);
+        json.WriteRawValue(literal);
     }
 }

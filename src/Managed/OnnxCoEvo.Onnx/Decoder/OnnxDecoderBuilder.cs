@@ -271,9 +271,9 @@ public static class OnnxDecoderBuilder
                 OnnxAttribute.Int("do_rotary", 1),
                 OnnxAttribute.Int("rotary_interleaved", 0),
             };
-            // ORT keeps the current token plus local_window_size earlier ones; Mistral's window counts the current one.
+            // Same count as Mistral's sliding_window: the current token and the window - 1 before it (checked by the parity tests).
             if (config.SlidingWindow is { } window)
-                attributes.Add(OnnxAttribute.Int("local_window_size", window - 1));
+                attributes.Add(OnnxAttribute.Int("local_window_size", window));
             string output = prefix + "/GroupQueryAttention/output";
             _g.Node("GroupQueryAttention",
                 [q, k, v, DecoderIo.PastKey(layer), DecoderIo.PastValue(layer), _seqLensK, _totalLength, _cos, _sin],

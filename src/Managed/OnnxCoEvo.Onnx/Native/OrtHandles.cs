@@ -9,7 +9,10 @@ namespace OnnxCoEvo.Onnx.Native;
 /// <summary>Base of the ORT object handles: NULL is invalid; <see cref="Release"/> calls the type's Release* slot.</summary>
 public abstract class OrtHandle : SafeHandle
 {
+    // Dependencies are rare (bindings, active adapters): one shared lock keeps every handle a lock object lighter.
+    private static readonly Lock s_dependencyGate = new();
     private List<SafeHandle>? _dependencies;
+    private volatile bool _disposed;
 
     protected OrtHandle(IntPtr handle)
         : base(IntPtr.Zero, ownsHandle: true)
@@ -24,20 +27,27 @@ public abstract class OrtHandle : SafeHandle
     {
         bool added = false;
         other.DangerousAddRef(ref added);
-        lock (this)
+        lock (s_dependencyGate)
         {
             (_dependencies ??= []).Add(other);
         }
     }
 
-    /// <summary>The live native pointer; throws once disposed (calls on a released ORT object would corrupt memory).</summary>
+    /// <summary>The live native pointer; throws once disposed, even while a dependant still keeps the native object
+    /// (calls on a released ORT object would corrupt memory).</summary>
     internal IntPtr Pointer
     {
         get
         {
-            ObjectDisposedException.ThrowIf(IsClosed, this);
+            ObjectDisposedException.ThrowIf(_disposed || IsClosed, this);
             return handle;
         }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _disposed = true;
+        base.Dispose(disposing);
     }
 
     protected abstract void Release(OrtApi api, IntPtr pointer);
@@ -46,7 +56,7 @@ public abstract class OrtHandle : SafeHandle
     {
         Release(OrtLibrary.Default.Api, handle);
         List<SafeHandle>? dependencies;
-        lock (this)
+        lock (s_dependencyGate)
         {
             dependencies = _dependencies;
             _dependencies = null;

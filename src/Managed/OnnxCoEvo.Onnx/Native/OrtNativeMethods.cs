@@ -33,10 +33,13 @@ public static class OrtSlot
     public const int SetInterOpNumThreads = 25;
     public const int SessionGetInputCount = 30;
     public const int SessionGetOutputCount = 31;
+    public const int SessionGetOverridableInitializerCount = 32;
     public const int SessionGetInputTypeInfo = 33;
     public const int SessionGetOutputTypeInfo = 34;
+    public const int SessionGetOverridableInitializerTypeInfo = 35;
     public const int SessionGetInputName = 36;
     public const int SessionGetOutputName = 37;
+    public const int SessionGetOverridableInitializerName = 38;
     public const int CreateRunOptions = 39;
     public const int CreateTensorAsOrtValue = 48;
     public const int CreateTensorWithDataAsOrtValue = 49;
@@ -229,6 +232,18 @@ public readonly unsafe struct OrtApi
     /// <summary><c>SessionGetOutputCount(const OrtSession*, size_t* out)</c></summary>
     public delegate* unmanaged<nint, nuint*, nint> SessionGetOutputCount =>
         (delegate* unmanaged<nint, nuint*, nint>)_table[OrtSlot.SessionGetOutputCount];
+
+    /// <summary><c>SessionGetOverridableInitializerCount(const OrtSession*, size_t* out)</c></summary>
+    public delegate* unmanaged<nint, nuint*, nint> SessionGetOverridableInitializerCount =>
+        (delegate* unmanaged<nint, nuint*, nint>)_table[OrtSlot.SessionGetOverridableInitializerCount];
+
+    /// <summary><c>SessionGetOverridableInitializerTypeInfo(const OrtSession*, size_t index, OrtTypeInfo** out)</c></summary>
+    public delegate* unmanaged<nint, nuint, nint*, nint> SessionGetOverridableInitializerTypeInfo =>
+        (delegate* unmanaged<nint, nuint, nint*, nint>)_table[OrtSlot.SessionGetOverridableInitializerTypeInfo];
+
+    /// <summary><c>SessionGetOverridableInitializerName(const OrtSession*, size_t index, OrtAllocator*, char** out) (free with AllocatorFree)</c></summary>
+    public delegate* unmanaged<nint, nuint, nint, byte**, nint> SessionGetOverridableInitializerName =>
+        (delegate* unmanaged<nint, nuint, nint, byte**, nint>)_table[OrtSlot.SessionGetOverridableInitializerName];
 
     /// <summary><c>SessionGetInputTypeInfo(const OrtSession*, size_t index, OrtTypeInfo** out)</c></summary>
     public delegate* unmanaged<nint, nuint, nint*, nint> SessionGetInputTypeInfo =>

@@ -19,8 +19,9 @@ public sealed unsafe class OrtInferenceSession : IDisposable
         _handle = handle;
         try
         {
-            Inputs = ReadTensorInfos(isInput: true);
-            Outputs = ReadTensorInfos(isInput: false);
+            Inputs = ReadTensorInfos(Port.Input);
+            Outputs = ReadTensorInfos(Port.Output);
+            OverridableInputs = ReadTensorInfos(Port.OverridableInitializer);
         }
         catch
         {
@@ -80,6 +81,11 @@ public sealed unsafe class OrtInferenceSession : IDisposable
             throw new ArgumentException("The model bytes are empty.", nameof(model));
         }
 
+        if (externalDataDirectory != null && !Directory.Exists(externalDataDirectory))
+        {
+            throw new DirectoryNotFoundException($"External data directory {externalDataDirectory} does not exist.");
+        }
+
         fixed (byte* data = model)
         {
             IntPtr bytes = (IntPtr)data;
@@ -97,6 +103,10 @@ public sealed unsafe class OrtInferenceSession : IDisposable
     public IReadOnlyList<OrtTensorInfo> Inputs { get; }
 
     public IReadOnlyList<OrtTensorInfo> Outputs { get; }
+
+    /// <summary>Inputs with an initializer default, which ORT lists apart ("overridable initializers"): e.g. LoRA
+    /// inputs that an adapter or a feed may replace. Dims and symbols are the graph input's declaration.</summary>
+    public IReadOnlyList<OrtTensorInfo> OverridableInputs { get; }
 
     internal OrtSessionHandle Handle => _handle;
 
@@ -128,7 +138,11 @@ public sealed unsafe class OrtInferenceSession : IDisposable
             for (int i = 0; i < inputCount; i++)
             {
                 (string name, OrtValue value) = inputs[i];
-                ArgumentNullException.ThrowIfNull(value, $"inputs[{i}].Value");
+                if (value is null)
+                {
+                    throw new ArgumentException($"inputs[{i}] ('{name}') has no value.", nameof(inputs));
+                }
+
                 block[i] = _names.Get(name);
                 block[inputCount + i] = value.Handle.Pointer;
             }
@@ -213,19 +227,35 @@ public sealed unsafe class OrtInferenceSession : IDisposable
         return new OrtInferenceSession(env, new OrtSessionHandle(session));
     }
 
-    private OrtTensorInfo[] ReadTensorInfos(bool isInput)
+    private enum Port
+    {
+        Input,
+        Output,
+        OverridableInitializer,
+    }
+
+    private OrtTensorInfo[] ReadTensorInfos(Port port)
     {
         OrtApi api = _env.Api;
         IntPtr session = _handle.Pointer;
+        IntPtr allocator = _env.DefaultAllocator;
         nuint count;
-        api.ThrowIfError(isInput ? api.SessionGetInputCount(session, &count) : api.SessionGetOutputCount(session, &count));
+        api.ThrowIfError(port switch
+        {
+            Port.Input => api.SessionGetInputCount(session, &count),
+            Port.Output => api.SessionGetOutputCount(session, &count),
+            _ => api.SessionGetOverridableInitializerCount(session, &count),
+        });
         var infos = new OrtTensorInfo[(int)count];
         for (nuint i = 0; i < count; i++)
         {
             byte* rawName;
-            api.ThrowIfError(isInput
-                ? api.SessionGetInputName(session, i, _env.DefaultAllocator, &rawName)
-                : api.SessionGetOutputName(session, i, _env.DefaultAllocator, &rawName));
+            api.ThrowIfError(port switch
+            {
+                Port.Input => api.SessionGetInputName(session, i, allocator, &rawName),
+                Port.Output => api.SessionGetOutputName(session, i, allocator, &rawName),
+                _ => api.SessionGetOverridableInitializerName(session, i, allocator, &rawName),
+            });
             string name;
             try
             {
@@ -233,13 +263,16 @@ public sealed unsafe class OrtInferenceSession : IDisposable
             }
             finally
             {
-                api.ThrowIfError(api.AllocatorFree(_env.DefaultAllocator, rawName));
+                api.ThrowIfError(api.AllocatorFree(allocator, rawName));
             }
 
             IntPtr rawType;
-            api.ThrowIfError(isInput
-                ? api.SessionGetInputTypeInfo(session, i, &rawType)
-                : api.SessionGetOutputTypeInfo(session, i, &rawType));
+            api.ThrowIfError(port switch
+            {
+                Port.Input => api.SessionGetInputTypeInfo(session, i, &rawType),
+                Port.Output => api.SessionGetOutputTypeInfo(session, i, &rawType),
+                _ => api.SessionGetOverridableInitializerTypeInfo(session, i, &rawType),
+            });
             using var typeInfo = new OrtTypeInfoHandle(rawType);
             infos[(int)i] = DescribeTensor(api, name, rawType);
         }

@@ -40,8 +40,11 @@ public sealed unsafe class OrtRunOptions : IDisposable
     {
         ArgumentNullException.ThrowIfNull(adapter);
         OrtApi api = OrtEnvironment.Shared.Api;
-        api.ThrowIfError(api.RunOptionsAddActiveLoraAdapter(_handle.Pointer, adapter.Handle.Pointer));
+        IntPtr options = _handle.Pointer;
+        IntPtr active = adapter.Handle.Pointer;
+        // Hold the adapter first: from the call on, ORT points at it until these options are released.
         _handle.DependOn(adapter.Handle);
+        api.ThrowIfError(api.RunOptionsAddActiveLoraAdapter(options, active));
     }
 
     public void Dispose() => _handle.Dispose();

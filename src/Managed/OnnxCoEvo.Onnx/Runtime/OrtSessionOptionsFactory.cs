@@ -165,8 +165,8 @@ internal static unsafe class OrtSessionOptionsFactory
                 "or use the CPU provider.",
             OrtExecutionProvider.WebGpu =>
                 $"The WebGPU execution provider is not usable with {where}. ONNX Runtime said: {error.NativeMessage.TrimEnd()}. " +
-                "WebGPU needs an ONNX Runtime built with it and a GPU the WebGPU backend (Dawn: Vulkan on Linux) can open; " +
-                $"set {OrtLibrary.PathVariable} to such a build, or use the CPU provider.",
+                "WebGPU needs a GPU that its backend (Dawn: Vulkan on Linux) can open, with a working driver, and an " +
+                $"ONNX Runtime built with WebGPU ({OrtLibrary.PathVariable} may name another build); or use the CPU provider.",
             _ => $"The {provider} execution provider is not usable with {where}. ONNX Runtime said: {error.NativeMessage.TrimEnd()}.",
         };
         return new OrtProviderUnavailableException(provider, message, error);

@@ -195,13 +195,14 @@ public sealed unsafe class OrtValue : IDisposable
         _shape = shape;
         _elementCount = count;
         _data = data;
-        _described = true;
+        Volatile.Write(ref _described, true); // after the fields: a racing reader sees all of them or describes again
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EnsureDescribed()
     {
-        if (!_described)
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!Volatile.Read(ref _described))
         {
             DescribeFromOrt();
         }

@@ -1,4 +1,5 @@
 using Xunit.Abstractions;
+using OnnxCoEvo.Onnx.Graph;
 using OnnxCoEvo.Onnx.Native;
 using OnnxCoEvo.Onnx.Runtime;
 using static OnnxCoEvo.Tests.Onnx.Runtime.OrtTestData;
@@ -15,7 +16,7 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     public void MatMulAdd_OpenAndFromBytes_EqualTheReference()
     {
         using var dir = new TempDirectory();
-        byte[] model = TinyOnnx.MatMulAdd(W, B, K, N);
+        byte[] model = TestModels.MatMulAdd(W, B, K, N);
         string path = dir.File("model.onnx");
         File.WriteAllBytes(path, model);
         float[] expected = Reference(X, W, B, rows: 2);
@@ -34,7 +35,7 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     [Fact]
     public void Metadata_NamesTypesAndSymbolicDims()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.LoraMatMulAdd(W, B, K, N), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.LoraMatMulAdd(W, B, K, N), OneThread);
 
         // lora_A/lora_B have initializer defaults: ORT does not list them as inputs.
         OrtTensorInfo input = Assert.Single(session.Inputs);
@@ -42,6 +43,13 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
         Assert.Equal(TensorElementType.Float, input.ElementType);
         Assert.Equal([-1L, K], input.Dims);
         Assert.Equal(["batch", null], input.SymbolicDims);
+
+        // ... but as overridable inputs, declared with a symbolic rank.
+        Assert.Equal(["lora_A", "lora_B"], session.OverridableInputs.Select(i => i.Name).Order());
+        OrtTensorInfo loraA = session.OverridableInputs.Single(i => i.Name == "lora_A");
+        Assert.Equal(TensorElementType.Float, loraA.ElementType);
+        Assert.Equal([(long)K, -1], loraA.Dims);
+        Assert.Equal([null, "rank"], loraA.SymbolicDims);
 
         OrtTensorInfo output = Assert.Single(session.Outputs);
         Assert.Equal(new OrtTensorInfo("Y", TensorElementType.Float, output.Dims, output.SymbolicDims), output);
@@ -60,16 +68,31 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Open_MissingFile_NamesIt()
+    public void Open_MissingFileOrDataDirectory_NamesIt()
     {
         var ex = Assert.Throws<FileNotFoundException>(() => OrtInferenceSession.Open("/nonexistent/model.onnx"));
         Assert.Contains("/nonexistent/model.onnx", ex.Message);
+        var dirEx = Assert.Throws<DirectoryNotFoundException>(() =>
+            OrtInferenceSession.FromBytes(TestModels.MatMulAdd(W, B, K, N), OneThread, externalDataDirectory: "/nonexistent/data"));
+        Assert.Contains("/nonexistent/data", dirEx.Message);
+    }
+
+    [Fact]
+    public void Open_NotAModel_ThrowsOrtExceptionWithOrtsMessage()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.Write("broken.onnx", "not a model");
+
+        var ex = Assert.Throws<OrtException>(() => OrtInferenceSession.Open(path, OneThread));
+
+        Assert.Contains(path, ex.NativeMessage);
+        Assert.Contains("protobuf parsing failed", ex.NativeMessage, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
     public void Run_UnknownInputName_ReportsOrtsInvalidInputName()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.MatMulAdd(W, B, K, N), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.MatMulAdd(W, B, K, N), OneThread);
         using var input = OrtValue.FromMemory<float>(X, [2, K]);
 
         var ex = Assert.Throws<OrtException>(() => session.Run([new("Z", input)], ["Y"]));
@@ -81,7 +104,7 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     [Fact]
     public void Run_WrongShape_ReportsOrtsMessage()
     {
-        using var session = OrtInferenceSession.FromBytes(TinyOnnx.MatMulAdd(W, B, K, N), OneThread);
+        using var session = OrtInferenceSession.FromBytes(TestModels.MatMulAdd(W, B, K, N), OneThread);
         using var input = OrtValue.FromMemory<float>(X, [K, 2]);
 
         var ex = Assert.Throws<OrtException>(() => session.Run([new("X", input)], ["Y"]));
@@ -94,9 +117,11 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     public void ExternalData_FromBytes_NeedsTheFolder_OpenFindsItBesideTheModel()
     {
         using var dir = new TempDirectory();
-        byte[] model = TinyOnnx.MatMulAdd(W, B, K, N, externalFile: "weights.bin");
-        File.WriteAllBytes(dir.File("weights.bin"), TinyOnnx.FloatBytes(W));
-        File.WriteAllBytes(dir.File("model.onnx"), model);
+        // W (48 bytes) goes to weights.bin, B (12 bytes) stays inline.
+        string? dataPath = TestModels.MatMulAddModel(W, B, K, N).Save(dir.File("model.onnx"),
+            new OnnxSaveOptions { ExternalThresholdBytes = 40, ExternalDataFileName = "weights.bin" });
+        Assert.Equal(dir.File("weights.bin"), dataPath);
+        byte[] model = File.ReadAllBytes(dir.File("model.onnx"));
         float[] expected = Reference(X, W, B, rows: 2);
 
         // Without the folder ORT looks in the working directory, where the file is not.
@@ -115,7 +140,7 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     [Fact]
     public void Settings_OptimisationLevelsAndConfigEntries_AreAccepted_BadOnesRejected()
     {
-        byte[] model = TinyOnnx.MatMulAdd(W, B, K, N);
+        byte[] model = TestModels.MatMulAdd(W, B, K, N);
         float[] expected = Reference(X, W, B, rows: 2);
         foreach (OrtGraphOptimization level in Enum.GetValues<OrtGraphOptimization>())
         {
@@ -138,7 +163,7 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     [Fact]
     public void Dispose_Twice_IsSafe_AndUseAfterDisposeThrows()
     {
-        var session = OrtInferenceSession.FromBytes(TinyOnnx.MatMulAdd(W, B, K, N), OneThread);
+        var session = OrtInferenceSession.FromBytes(TestModels.MatMulAdd(W, B, K, N), OneThread);
         using var input = OrtValue.FromMemory<float>(X, [2, K]);
         session.Dispose();
         session.Dispose();
@@ -160,7 +185,7 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
 
     private void AssertRunsOrExplains(OrtExecutionProvider provider, string[] messageParts)
     {
-        byte[] model = TinyOnnx.MatMulAdd(W, B, K, N);
+        byte[] model = TestModels.MatMulAdd(W, B, K, N);
         OrtInferenceSession session;
         try
         {
@@ -172,7 +197,7 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
             Assert.Equal(provider, e.Provider);
             OrtException inner = Assert.IsType<OrtException>(e.InnerException);
             Assert.NotEmpty(e.NativeMessage);
-            Assert.Contains(inner.NativeMessage, e.Message);
+            Assert.Contains(inner.NativeMessage.TrimEnd(), e.Message);
             foreach (string part in messageParts)
             {
                 Assert.Contains(part, e.Message);
