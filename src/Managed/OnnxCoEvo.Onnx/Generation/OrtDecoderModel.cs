@@ -4,13 +4,16 @@ namespace OnnxCoEvo.Onnx.Generation;
 
 /// <summary>
 /// The ONNX decoder of a GenAI-style folder (genai_config.json + model.onnx) run with ONNX Runtime, with a KV cache per
-/// slot. When genai_config says <c>past_present_share_buffer</c> (GroupQueryAttention), each slot owns one buffer per
-/// layer for keys and one for values, shape (1, kv_heads, capacity, head_size), bound with IoBinding as both past and
-/// present so ORT writes new rows in place; capacity grows by doubling (rows copied), truncation only moves the
-/// length. Otherwise (standard attention ops) the present tensors ORT returns become the next call's past.
-/// <para>Each slot runs as its own batch-1 call: a prefill in chunks of <see cref="PrefillChunk"/> tokens, a decode
-/// step as one token. Batching decode steps of several slots into one call would need their caches in one
-/// (slots, kv_heads, capacity, head_size) buffer and per-row lengths (GQA's seqlens_k); not done yet.</para>
+/// slot.
+/// <para>When genai_config says <c>past_present_share_buffer</c> (GroupQueryAttention), every slot is a row of one
+/// pool per layer for keys and one for values, shape (rows, kv_heads, capacity, head_size), bound with IoBinding as
+/// both past and present so ORT writes new keys and values in place (at each row's own length, which GQA reads from
+/// the attention mask's row sums). A prompt is prefilled as a batch-1 call on its row (chunks of
+/// <see cref="PrefillChunk"/> tokens); one-token decode steps of many slots run as one call over rows 0..last, rows
+/// without a step riding along on a pad token whose key lands past their length (overwritten later, never read).
+/// Rows and capacity grow by doubling (valid rows copied); truncation only moves a row's length.</para>
+/// <para>Otherwise (standard attention ops, share_buffer false) each slot keeps the present tensors ORT returned as
+/// its next past and runs its own batch-1 calls: batching those would mean padding and concatenating pasts per step.</para>
 /// <para>LoRA: <see cref="SetAdapter"/> feeds the graph's LoRA inputs (rank-0 defaults otherwise) and empties every
 /// cache, since cached keys and values were computed with the previous adapter. An .onnx_adapter is activated through
 /// the run options on plain runs; runs with an IoBinding (shared KV) bind its parameters as inputs, because ORT 1.30's
@@ -22,7 +25,8 @@ public sealed class OrtDecoderModel : IDecoderModel
     public const int PrefillChunk = 512;
 
     private readonly OrtInferenceSession _session;
-    private readonly Dictionary<int, KvCache> _slots = [];
+    private readonly SharedKvPool? _pool;
+    private readonly Dictionary<int, GrowingKvCache> _growing = [];
     private readonly bool _idsAreInt32, _maskIsInt32;
     private readonly string? _positionIdsName;
     private readonly string[] _pastKeys, _pastValues, _presentKeys, _presentValues;
@@ -52,6 +56,8 @@ public sealed class OrtDecoderModel : IDecoderModel
         foreach (string name in _pastKeys.Concat(_pastValues))
             if (Input(name).ElementType != TensorElementType.Float)
                 throw new NotSupportedException($"{config.DecoderFile}: input '{name}' is {Input(name).ElementType}; this generator runs float32 KV caches (CPU)");
+        if (config.PastPresentShareBuffer)
+            _pool = new SharedKvPool(config, config.MaxLength + 1); // +1: a row riding along at full length gets its pad key past the end
     }
 
     /// <summary>The folder holding genai_config.json.</summary>
@@ -112,65 +118,122 @@ public sealed class OrtDecoderModel : IDecoderModel
             _runOptions = new OrtRunOptions();
             _runOptions.AddActiveLoraAdapter(ortAdapter);
         }
-        foreach (KvCache cache in _slots.Values) cache.Truncate(0);
+        _pool?.TruncateAll();
+        foreach (GrowingKvCache cache in _growing.Values) cache.Truncate(0);
     }
 
-    public int CachedLength(int slot) => _slots.TryGetValue(slot, out KvCache? cache) ? cache.Length : 0;
+    public int CachedLength(int slot) =>
+        _pool is not null ? _pool.Length(slot) : _growing.TryGetValue(slot, out GrowingKvCache? cache) ? cache.Length : 0;
 
     public void Truncate(int slot, int length)
     {
         DecoderChecks.Truncation(slot, length, CachedLength(slot));
-        if (_slots.TryGetValue(slot, out KvCache? cache)) cache.Truncate(length);
+        if (_pool is not null) _pool.Truncate(slot, length);
+        else if (_growing.TryGetValue(slot, out GrowingKvCache? cache)) cache.Truncate(length);
     }
 
     public void Release(int slot)
     {
-        if (_slots.Remove(slot, out KvCache? cache)) cache.Dispose();
+        if (_pool is not null) _pool.Release(slot);
+        else if (_growing.Remove(slot, out GrowingKvCache? cache)) cache.Dispose();
     }
 
     public void Forward(IReadOnlyList<DecoderStep> steps, Span<float> logits)
     {
         DecoderChecks.Steps(this, steps, logits, CachedLength);
+        var decode = new List<int>(steps.Count);
         for (int i = 0; i < steps.Count; i++)
         {
             DecoderStep step = steps[i];
-            if (!_slots.TryGetValue(step.Slot, out KvCache? cache))
-                _slots[step.Slot] = cache = Config.PastPresentShareBuffer ? new SharedKvCache(Config) : new GrowingKvCache(Config);
-            ReadOnlyMemory<int> tokens = step.Tokens;
+            if (_pool is not null && step.Tokens.Length == 1)
+            {
+                decode.Add(i);
+                continue;
+            }
             Span<float> row = logits.Slice(i * VocabSize, VocabSize);
-            for (int start = 0; start < tokens.Length; start += PrefillChunk)
-                Run(cache, tokens.Slice(start, Math.Min(PrefillChunk, tokens.Length - start)), row);
+            for (int start = 0; start < step.Tokens.Length; start += PrefillChunk)
+            {
+                ReadOnlyMemory<int> chunk = step.Tokens.Slice(start, Math.Min(PrefillChunk, step.Tokens.Length - start));
+                if (_pool is not null) RunPooled([(step.Slot, chunk)], row);
+                else RunGrowing(step.Slot, chunk, row);
+            }
+        }
+        if (decode.Count > 0)
+        {
+            var batch = decode.Select(i => (steps[i].Slot, steps[i].Tokens)).ToArray();
+            var rows = new float[batch.Length * VocabSize];
+            RunPooled(batch, rows);
+            for (int k = 0; k < decode.Count; k++)
+                rows.AsSpan(k * VocabSize, VocabSize).CopyTo(logits.Slice(decode[k] * VocabSize, VocabSize));
         }
     }
 
-    /// <summary>Appends <paramref name="tokens"/> to the cache and copies the last position's logits into <paramref name="lastLogits"/>.</summary>
-    private void Run(KvCache cache, ReadOnlyMemory<int> tokens, Span<float> lastLogits)
+    /// <summary>
+    /// One bound run over the shared pool: a single slot's tokens as a batch-1 call on its row, or one token for each of
+    /// several slots as a call over rows 0..last. Writes each entry's last-position logits to <paramref name="logits"/> in order.
+    /// </summary>
+    private void RunPooled(IReadOnlyList<(int Slot, ReadOnlyMemory<int> Tokens)> entries, Span<float> logits)
     {
-        int past = cache.Length, count = tokens.Length, total = past + count;
-        var owned = new List<OrtValue>(4);
+        SharedKvPool pool = _pool!;
+        int[] entryRows = entries.Select(e => pool.RowFor(e.Slot)).ToArray();
+        bool single = entries.Count == 1;
+        int firstRow = single ? entryRows[0] : 0;
+        int rowCount = single ? 1 : entryRows.Max() + 1;
+        int count = single ? entries[0].Tokens.Length : 1;
+        var tokenAt = new Dictionary<int, ReadOnlyMemory<int>>(entries.Count);
+        for (int e = 0; e < entries.Count; e++) tokenAt[entryRows[e]] = entries[e].Tokens;
+
+        // Each row's length after the run: rows without an entry get a pad token at their length, counted in no length.
+        var totals = new int[rowCount];
+        for (int r = 0; r < rowCount; r++) totals[r] = pool.RowLength(firstRow + r) + count;
+        int width = totals.Max();
+        pool.EnsureCapacity(width);
+
+        var owned = new List<OrtValue>(4 + 4 * Config.NumHiddenLayers);
         try
         {
-            var inputs = new List<KeyValuePair<string, OrtValue>>(4 + 2 * Config.NumHiddenLayers);
-            OrtValue Add(string name, OrtValue value)
+            var inputs = new List<KeyValuePair<string, OrtValue>>(4 + AdapterInputCount);
+            void Add(string name, OrtValue value)
             {
                 owned.Add(value);
                 inputs.Add(new(name, value));
-                return value;
             }
-            Add(Config.InputIdsName, IntegerTensor(_idsAreInt32, count, t => tokens.Span[t]));
-            Add(Config.AttentionMaskName, IntegerTensor(_maskIsInt32, total, _ => 1));
+            Add(Config.InputIdsName, IntegerTensor(_idsAreInt32, rowCount, count,
+                (r, t) => tokenAt.TryGetValue(firstRow + r, out ReadOnlyMemory<int> tokens) ? tokens.Span[t] : 0));
+            Add(Config.AttentionMaskName, IntegerTensor(_maskIsInt32, rowCount, width, (r, t) => t < totals[r] ? 1 : 0));
             if (_positionIdsName is not null)
-                Add(_positionIdsName, IntegerTensor(_maskIsInt32, count, t => past + t));
-            // ORT feeds an active .onnx_adapter itself on plain runs; a binding ignores it, so bind its values instead.
-            if (_adapter is not null && (cache is SharedKvCache || _adapter.OrtAdapter is null))
-                for (int i = 0; i < _adapter.InputNames.Count; i++)
-                    inputs.Add(new(_adapter.InputNames[i], _adapter.InputValues[i]));
+                Add(_positionIdsName, IntegerTensor(_maskIsInt32, rowCount, count, (r, t) => totals[r] - count + t));
+            AddAdapterInputs(inputs, bound: true);
 
-            if (cache is SharedKvCache shared)
-                RunShared(shared, inputs, total, lastLogits);
-            else
-                RunGrowing((GrowingKvCache)cache, inputs, lastLogits);
-            cache.Length = total;
+            (OrtValue[] keys, OrtValue[] values) = pool.Views(firstRow, rowCount);
+            owned.AddRange(keys);
+            owned.AddRange(values);
+            using OrtIoBinding binding = _session.CreateBinding();
+            foreach ((string name, OrtValue value) in inputs) binding.BindInput(name, value);
+            binding.BindOutputToCpu(Config.LogitsName); // first bound output: index 0 of GetOutputs
+            for (int layer = 0; layer < Config.NumHiddenLayers; layer++)
+            {
+                binding.BindInput(_pastKeys[layer], keys[layer]);
+                binding.BindInput(_pastValues[layer], values[layer]);
+                binding.BindOutput(_presentKeys[layer], keys[layer]);
+                binding.BindOutput(_presentValues[layer], values[layer]);
+            }
+            _session.Run(binding);
+            OrtValue[] outputs = binding.GetOutputs();
+            try
+            {
+                ReadOnlySpan<float> all = CheckedLogits(outputs[0], rowCount * count);
+                for (int e = 0; e < entries.Count; e++)
+                {
+                    int r = entryRows[e] - firstRow;
+                    all.Slice(((r + 1) * count - 1) * VocabSize, VocabSize).CopyTo(logits.Slice(e * VocabSize, VocabSize));
+                    pool.SetRowLength(entryRows[e], totals[r]);
+                }
+            }
+            finally
+            {
+                foreach (OrtValue output in outputs) output.Dispose();
+            }
         }
         finally
         {
@@ -178,73 +241,83 @@ public sealed class OrtDecoderModel : IDecoderModel
         }
     }
 
-    private void RunShared(SharedKvCache cache, List<KeyValuePair<string, OrtValue>> inputs, int total, Span<float> lastLogits)
+    private int AdapterInputCount => _adapter?.InputNames.Count ?? 0;
+
+    // ORT feeds an active .onnx_adapter itself on plain runs; a binding ignores it, so bound runs feed its values.
+    private void AddAdapterInputs(List<KeyValuePair<string, OrtValue>> inputs, bool bound)
     {
-        cache.EnsureCapacity(total, MaxSequenceLength);
-        using OrtIoBinding binding = _session.CreateBinding();
-        foreach ((string name, OrtValue value) in inputs) binding.BindInput(name, value);
-        binding.BindOutputToCpu(Config.LogitsName); // first bound output: index 0 of GetOutputs
-        for (int layer = 0; layer < Config.NumHiddenLayers; layer++)
-        {
-            binding.BindInput(_pastKeys[layer], cache.Keys[layer]);
-            binding.BindInput(_pastValues[layer], cache.Values[layer]);
-            binding.BindOutput(_presentKeys[layer], cache.Keys[layer]);
-            binding.BindOutput(_presentValues[layer], cache.Values[layer]);
-        }
-        _session.Run(binding);
-        OrtValue[] outputs = binding.GetOutputs();
+        if (_adapter is null || (!bound && _adapter.OrtAdapter is not null)) return;
+        for (int i = 0; i < _adapter.InputNames.Count; i++)
+            inputs.Add(new(_adapter.InputNames[i], _adapter.InputValues[i]));
+    }
+
+    /// <summary>A batch-1 plain run of one slot: its past in, the presents out as its next past.</summary>
+    private void RunGrowing(int slot, ReadOnlyMemory<int> tokens, Span<float> lastLogits)
+    {
+        if (!_growing.TryGetValue(slot, out GrowingKvCache? cache))
+            _growing[slot] = cache = new GrowingKvCache(Config);
+        int past = cache.Length, count = tokens.Length, total = past + count, layers = Config.NumHiddenLayers;
+        var owned = new List<OrtValue>(3);
         try
         {
-            CopyLastRow(outputs[0], lastLogits);
+            var inputs = new List<KeyValuePair<string, OrtValue>>(3 + 2 * layers + AdapterInputCount);
+            void Add(string name, OrtValue value)
+            {
+                owned.Add(value);
+                inputs.Add(new(name, value));
+            }
+            Add(Config.InputIdsName, IntegerTensor(_idsAreInt32, 1, count, (_, t) => tokens.Span[t]));
+            Add(Config.AttentionMaskName, IntegerTensor(_maskIsInt32, 1, total, (_, _) => 1));
+            if (_positionIdsName is not null)
+                Add(_positionIdsName, IntegerTensor(_maskIsInt32, 1, count, (_, t) => past + t));
+            AddAdapterInputs(inputs, bound: false);
+            for (int layer = 0; layer < layers; layer++)
+            {
+                inputs.Add(new(_pastKeys[layer], cache.Keys[layer]));
+                inputs.Add(new(_pastValues[layer], cache.Values[layer]));
+            }
+            var outputNames = new List<string>(1 + 2 * layers) { Config.LogitsName };
+            for (int layer = 0; layer < layers; layer++)
+            {
+                outputNames.Add(_presentKeys[layer]);
+                outputNames.Add(_presentValues[layer]);
+            }
+            OrtValue[] outputs = _session.Run(inputs, outputNames, _runOptions);
+            using OrtValue logits = outputs[0];
+            for (int layer = 0; layer < layers; layer++)
+                cache.Replace(layer, outputs[1 + 2 * layer], outputs[2 + 2 * layer]);
+            cache.Length = total;
+            CheckedLogits(logits, count)[^VocabSize..].CopyTo(lastLogits);
         }
         finally
         {
-            foreach (OrtValue output in outputs) output.Dispose();
+            foreach (OrtValue value in owned) value.Dispose();
         }
     }
 
-    private void RunGrowing(GrowingKvCache cache, List<KeyValuePair<string, OrtValue>> inputs, Span<float> lastLogits)
-    {
-        int layers = Config.NumHiddenLayers;
-        for (int layer = 0; layer < layers; layer++)
-        {
-            inputs.Add(new(_pastKeys[layer], cache.Keys[layer]));
-            inputs.Add(new(_pastValues[layer], cache.Values[layer]));
-        }
-        var outputNames = new List<string>(1 + 2 * layers) { Config.LogitsName };
-        for (int layer = 0; layer < layers; layer++)
-        {
-            outputNames.Add(_presentKeys[layer]);
-            outputNames.Add(_presentValues[layer]);
-        }
-        OrtValue[] outputs = _session.Run(inputs, outputNames, _runOptions);
-        using OrtValue logits = outputs[0];
-        for (int layer = 0; layer < layers; layer++)
-            cache.Replace(layer, outputs[1 + 2 * layer], outputs[2 + 2 * layer]);
-        CopyLastRow(logits, lastLogits);
-    }
-
-    private void CopyLastRow(OrtValue logits, Span<float> destination)
+    private ReadOnlySpan<float> CheckedLogits(OrtValue logits, int positions)
     {
         ReadOnlySpan<float> all = logits.AsSpan<float>();
-        if (all.Length < VocabSize || all.Length % VocabSize != 0)
-            throw new InvalidOperationException($"{Config.DecoderFile}: output '{Config.LogitsName}' has {all.Length} values, not a multiple of the vocabulary {VocabSize}");
-        all[^VocabSize..].CopyTo(destination);
+        if (all.Length != (long)positions * VocabSize)
+            throw new InvalidOperationException(
+                $"{Config.DecoderFile}: output '{Config.LogitsName}' has {all.Length} values; {positions} positions x vocabulary {VocabSize} expected");
+        return all;
     }
 
-    private delegate long PositionValue(int index);
-
-    private static OrtValue IntegerTensor(bool int32, int length, PositionValue value)
+    /// <summary>An integer tensor [rows, columns] of int32 or int64 (as the decoder declares the input).</summary>
+    private static OrtValue IntegerTensor(bool int32, int rows, int columns, Func<int, int, long> value)
     {
         if (int32)
         {
-            var data = new int[length];
-            for (int i = 0; i < length; i++) data[i] = checked((int)value(i));
-            return OrtValue.FromMemory(data.AsMemory(), [1, length]);
+            var data = new int[rows * columns];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < columns; c++) data[r * columns + c] = checked((int)value(r, c));
+            return OrtValue.FromMemory(data.AsMemory(), [rows, columns]);
         }
-        var wide = new long[length];
-        for (int i = 0; i < length; i++) wide[i] = value(i);
-        return OrtValue.FromMemory(wide.AsMemory(), [1, length]);
+        var wide = new long[rows * columns];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++) wide[r * columns + c] = value(r, c);
+        return OrtValue.FromMemory(wide.AsMemory(), [rows, columns]);
     }
 
     private static TensorElementType IntegerType(OrtTensorInfo info) => info.ElementType is TensorElementType.Int32 or TensorElementType.Int64
@@ -256,109 +329,178 @@ public sealed class OrtDecoderModel : IDecoderModel
 
     public void Dispose()
     {
-        foreach (KvCache cache in _slots.Values) cache.Dispose();
-        _slots.Clear();
+        foreach (GrowingKvCache cache in _growing.Values) cache.Dispose();
+        _growing.Clear();
         _runOptions?.Dispose();
         _session.Dispose();
     }
 
-    /// <summary>One slot's keys and values for every layer, BNSH with batch 1.</summary>
-    private abstract class KvCache(GenAiDecoderConfig config) : IDisposable
-    {
-        protected readonly int KvHeads = config.NumKeyValueHeads, HeadSize = config.HeadSize;
-
-        public OrtValue[] Keys { get; protected set; } = new OrtValue[config.NumHiddenLayers];
-        public OrtValue[] Values { get; protected set; } = new OrtValue[config.NumHiddenLayers];
-        public int Length { get; set; }
-
-        public abstract void Truncate(int length);
-
-        public virtual void Dispose()
-        {
-            foreach (OrtValue? value in Keys.Concat(Values)) value?.Dispose();
-        }
-    }
-
-    /// <summary>Managed buffers of (1, kv_heads, capacity, head_size), pinned as OrtValues; ORT writes rows [past, past+new).</summary>
-    private sealed class SharedKvCache(GenAiDecoderConfig config) : KvCache(config)
+    /// <summary>
+    /// The shared-buffer KV store: per layer one key and one value array of (rows, kv_heads, capacity, head_size), a
+    /// row per slot (lowest free row first, so live rows stay packed at the front) and each row's length.
+    /// </summary>
+    private sealed class SharedKvPool(GenAiDecoderConfig config, int capacityLimit)
     {
         private const int MinimumCapacity = 64;
-        private float[][] _keyData = [];
-        private float[][] _valueData = [];
-        private int _capacity;
+        private readonly int _layers = config.NumHiddenLayers, _kvHeads = config.NumKeyValueHeads, _headSize = config.HeadSize;
+        private readonly Dictionary<int, int> _rowOfSlot = [];
+        private readonly SortedSet<int> _freeRows = [];
+        private float[][] _keys = [];
+        private float[][] _values = [];
+        private int[] _lengths = [];
+        private int _rows, _capacity;
 
-        public override void Truncate(int length) => Length = length; // rows past the length are ignored and overwritten
+        private int RowSize => _kvHeads * _capacity * _headSize;
 
-        public void EnsureCapacity(int needed, int limit)
+        public int Length(int slot) => _rowOfSlot.TryGetValue(slot, out int row) ? _lengths[row] : 0;
+
+        public int RowLength(int row) => _lengths[row];
+
+        public void SetRowLength(int row, int length) => _lengths[row] = length;
+
+        public void Truncate(int slot, int length)
         {
-            if (needed <= _capacity) return;
-            int capacity = Math.Min(limit, Math.Max(needed, Math.Max(MinimumCapacity, 2 * _capacity)));
-            int layers = Keys.Length;
-            var keys = new float[layers][];
-            var values = new float[layers][];
-            for (int layer = 0; layer < layers; layer++)
-            {
-                keys[layer] = Grow(_keyData.Length > 0 ? _keyData[layer] : null, capacity);
-                values[layer] = Grow(_valueData.Length > 0 ? _valueData[layer] : null, capacity);
-            }
-            base.Dispose();
-            _keyData = keys;
-            _valueData = values;
-            _capacity = capacity;
-            long[] shape = [1, KvHeads, capacity, HeadSize];
-            for (int layer = 0; layer < layers; layer++)
-            {
-                Keys[layer] = OrtValue.FromMemory(keys[layer].AsMemory(), shape);
-                Values[layer] = OrtValue.FromMemory(values[layer].AsMemory(), shape);
-            }
+            if (_rowOfSlot.TryGetValue(slot, out int row)) _lengths[row] = length;
         }
 
-        // Copies each head's first Length rows into a buffer of the new capacity.
-        private float[] Grow(float[]? old, int capacity)
+        public void TruncateAll() => Array.Clear(_lengths);
+
+        public void Release(int slot)
         {
-            var data = new float[KvHeads * capacity * HeadSize];
-            if (old is not null)
-                for (int head = 0; head < KvHeads; head++)
-                    old.AsSpan(head * _capacity * HeadSize, Length * HeadSize).CopyTo(data.AsSpan(head * capacity * HeadSize));
-            return data;
+            if (!_rowOfSlot.Remove(slot, out int row)) return;
+            _lengths[row] = 0;
+            _freeRows.Add(row);
+        }
+
+        /// <summary>The slot's row, taking the lowest free one (growing the pool) on first use.</summary>
+        public int RowFor(int slot)
+        {
+            if (_rowOfSlot.TryGetValue(slot, out int row)) return row;
+            if (_freeRows.Count == 0)
+            {
+                int rows = Math.Max(1, 2 * _rows);
+                for (int r = _rows; r < rows; r++) _freeRows.Add(r);
+                Reallocate(rows, Math.Max(_capacity, MinimumCapacity));
+            }
+            row = _freeRows.Min;
+            _freeRows.Remove(row);
+            _rowOfSlot[slot] = row;
+            return row;
+        }
+
+        public void EnsureCapacity(int needed)
+        {
+            if (needed <= _capacity) return;
+            if (needed > capacityLimit) throw new InvalidOperationException($"{needed} tokens exceed the KV capacity {capacityLimit}");
+            Reallocate(_rows, Math.Min(capacityLimit, Math.Max(needed, Math.Max(MinimumCapacity, 2 * _capacity))));
+        }
+
+        /// <summary>Tensors over rows [first, first + count) of every layer (the caller disposes them; they pin the arrays).</summary>
+        public (OrtValue[] Keys, OrtValue[] Values) Views(int first, int count)
+        {
+            long[] shape = [count, _kvHeads, _capacity, _headSize];
+            var keys = new OrtValue[_layers];
+            var values = new OrtValue[_layers];
+            for (int layer = 0; layer < _layers; layer++)
+            {
+                keys[layer] = OrtValue.FromMemory(_keys[layer].AsMemory(first * RowSize, count * RowSize), shape);
+                values[layer] = OrtValue.FromMemory(_values[layer].AsMemory(first * RowSize, count * RowSize), shape);
+            }
+            return (keys, values);
+        }
+
+        // New arrays of rows x capacity; each row's valid keys and values (its first length positions per head) copied.
+        private void Reallocate(int rows, int capacity)
+        {
+            var lengths = new int[rows];
+            _lengths.CopyTo(lengths, 0);
+            int oldCapacity = _capacity;
+            _keys = Copy(_keys, oldCapacity, rows, capacity);
+            _values = Copy(_values, oldCapacity, rows, capacity);
+            _lengths = lengths;
+            _rows = rows;
+            _capacity = capacity;
+        }
+
+        private float[][] Copy(float[][] old, int oldCapacity, int rows, int capacity)
+        {
+            var result = new float[_layers][];
+            for (int layer = 0; layer < _layers; layer++)
+            {
+                var data = new float[(long)rows * _kvHeads * capacity * _headSize];
+                if (old.Length > 0)
+                {
+                    for (int row = 0; row < _rows; row++)
+                    {
+                        for (int head = 0; head < _kvHeads; head++)
+                        {
+                            int from = ((row * _kvHeads) + head) * oldCapacity * _headSize;
+                            int to = ((row * _kvHeads) + head) * capacity * _headSize;
+                            old[layer].AsSpan(from, _lengths[row] * _headSize).CopyTo(data.AsSpan(to));
+                        }
+                    }
+                }
+                result[layer] = data;
+            }
+            return result;
         }
     }
 
     /// <summary>Past tensors of exactly (1, kv_heads, length, head_size): the presents of the previous call.</summary>
-    private sealed class GrowingKvCache : KvCache
+    private sealed class GrowingKvCache : IDisposable
     {
+        private readonly int _kvHeads, _headSize;
+
         public GrowingKvCache(GenAiDecoderConfig config)
-            : base(config) => Truncate(0);
+        {
+            _kvHeads = config.NumKeyValueHeads;
+            _headSize = config.HeadSize;
+            Keys = new OrtValue[config.NumHiddenLayers];
+            Values = new OrtValue[config.NumHiddenLayers];
+            for (int layer = 0; layer < Keys.Length; layer++)
+            {
+                Keys[layer] = OrtValue.Allocate(TensorElementType.Float, [1, _kvHeads, 0, _headSize]);
+                Values[layer] = OrtValue.Allocate(TensorElementType.Float, [1, _kvHeads, 0, _headSize]);
+            }
+        }
+
+        public OrtValue[] Keys { get; }
+        public OrtValue[] Values { get; }
+        public int Length { get; set; }
 
         public void Replace(int layer, OrtValue key, OrtValue value)
         {
-            Keys[layer]?.Dispose();
-            Values[layer]?.Dispose();
+            Keys[layer].Dispose();
+            Values[layer].Dispose();
             Keys[layer] = key;
             Values[layer] = value;
         }
 
-        public override void Truncate(int length)
+        public void Truncate(int length)
         {
+            if (length == Length) return;
             for (int layer = 0; layer < Keys.Length; layer++)
-            {
-                if (Keys[layer] is not null && length == Length) continue;
                 Replace(layer, Slice(Keys[layer], length), Slice(Values[layer], length));
-            }
             Length = length;
         }
 
-        private OrtValue Slice(OrtValue? source, int length)
+        // The first `length` positions of every head.
+        private OrtValue Slice(OrtValue source, int length)
         {
-            OrtValue result = OrtValue.Allocate(TensorElementType.Float, [1, KvHeads, length, HeadSize]);
-            if (source is not null && length > 0)
+            OrtValue result = OrtValue.Allocate(TensorElementType.Float, [1, _kvHeads, length, _headSize]);
+            if (length > 0)
             {
                 ReadOnlySpan<float> from = source.AsSpan<float>();
                 Span<float> to = result.AsSpan<float>();
-                for (int head = 0; head < KvHeads; head++)
-                    from.Slice(head * Length * HeadSize, length * HeadSize).CopyTo(to.Slice(head * length * HeadSize));
+                for (int head = 0; head < _kvHeads; head++)
+                    from.Slice(head * Length * _headSize, length * _headSize).CopyTo(to.Slice(head * length * _headSize));
             }
             return result;
+        }
+
+        public void Dispose()
+        {
+            foreach (OrtValue value in Keys.Concat(Values)) value.Dispose();
         }
     }
 }

@@ -87,6 +87,32 @@ public sealed class OrtDecoderModelTests
     }
 
     [Fact]
+    public void Batched_decode_steps_of_some_slots_leave_the_others_untouched()
+    {
+        using var reference = ReferenceDecoderModel.Open(TinyModel.Directory);
+        using OrtDecoderModel onnx = OrtDecoderModel.Open(TinyModel.GqaOnnx);
+        int vocab = onnx.VocabSize;
+        int[][] prompts = new[] { "the red mug", "a clean plate is in the sink and the", "go to shelf 2" }.Select(t => TinyModel.Tokenizer.Encode(t)).ToArray();
+        void Both(DecoderStep[] steps)
+        {
+            var expected = new float[steps.Length * vocab];
+            var actual = new float[steps.Length * vocab];
+            reference.Forward(steps, expected);
+            onnx.Forward(steps, actual);
+            for (int v = 0; v < expected.Length; v++)
+                Assert.True(Math.Abs(expected[v] - actual[v]) < 1e-3f, $"logit {v % vocab} of step {v / vocab}: {actual[v]} vs {expected[v]}");
+        }
+        Both([new DecoderStep(0, prompts[0]), new DecoderStep(1, prompts[1]), new DecoderStep(2, prompts[2])]);
+        Both([new DecoderStep(0, new[] { 5 }), new DecoderStep(2, new[] { 9 })]);   // slot 1's row rides along
+        Both([new DecoderStep(2, new[] { 11 }), new DecoderStep(0, new[] { 6 })]);  // order within a call is free
+        Both([new DecoderStep(1, new[] { 7 })]);                                  // slot 1 is as it was
+        onnx.Release(0);
+        reference.Release(0);
+        Both([new DecoderStep(4, new[] { 3 }), new DecoderStep(1, new[] { 8 })]); // slot 4 takes the freed row 0
+        Assert.Equal([0, prompts[1].Length + 2, prompts[2].Length + 2, 0, 1], Enumerable.Range(0, 5).Select(onnx.CachedLength));
+    }
+
+    [Fact]
     public void A_peft_adapter_changes_the_output_matches_the_reference_and_switches_off_again()
     {
         PeftAdapter peft = PeftAdapter.Load(TinyModel.AdapterDirectory, TinyModel.Config);
