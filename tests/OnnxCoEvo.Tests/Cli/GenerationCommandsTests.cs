@@ -1,12 +1,11 @@
 using System.Text.Json;
 using OnnxCoEvo.Cli;
 using OnnxCoEvo.Core.Trajectories;
-using OnnxCoEvo.Onnx.Decoder;
 using OnnxCoEvo.Tests.Onnx.Generation;
 
 namespace OnnxCoEvo.Tests.Cli;
 
-/// <summary>`coevo eval --policy onnx:DIR [--adapter]` and `coevo bench rollout` on a tiny model made by `coevo model init`.</summary>
+/// <summary>`coevo eval --policy onnx:DIR [--adapter]` and `coevo bench rollout` on a tiny model made by `coevo model init` and `coevo onnx build`.</summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class GenerationCommandsTests : IDisposable
 {
@@ -20,7 +19,7 @@ public sealed class GenerationCommandsTests : IDisposable
     {
         string model = _dir.File("tiny");
         Assert.Equal(0, Coevo("model", "init", "--preset", "tiny", "--out", model, "--seed", "3"));
-        OnnxDecoderExport.Export(model);
+        Assert.Equal(0, Coevo("onnx", "build", "--model", model));
         return model;
     }
 
