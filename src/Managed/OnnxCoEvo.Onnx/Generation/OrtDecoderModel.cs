@@ -76,7 +76,7 @@ public sealed class OrtDecoderModel : IDecoderModel
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (File.Exists(Path.Combine(path, GenAiDecoderConfig.FileName))) return Path.GetFullPath(path);
-        string nested = Path.Combine(path, "onnx");
+        string nested = Path.Combine(path, Decoder.OnnxDecoderExport.DefaultSubdirectory);
         if (File.Exists(Path.Combine(nested, GenAiDecoderConfig.FileName))) return Path.GetFullPath(nested);
         throw new FileNotFoundException(
             $"'{path}' has no {GenAiDecoderConfig.FileName}, nor an onnx/ folder with one; build the ONNX decoder with `coevo onnx build --model DIR`",
