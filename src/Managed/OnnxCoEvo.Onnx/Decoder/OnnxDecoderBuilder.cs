@@ -13,10 +13,17 @@ public enum DecoderAttention
     /// <summary>GroupQueryAttention when head_dim is a multiple of 16 (ORT's CPU rotary needs it), standard ops otherwise.</summary>
     Auto,
 
-    /// <summary>com.microsoft.GroupQueryAttention with fused rotary; the KV buffer may be shared between past and present.</summary>
+    /// <summary>
+    /// com.microsoft.GroupQueryAttention with fused rotary; the KV buffer may be shared between past and present. Padding
+    /// goes on the right: only each row's count of ones in attention_mask matters (its keys are the first count rows).
+    /// ORT 1.30 on CPU refuses several new tokens on top of a past unless the batch is 1.
+    /// </summary>
     GroupQueryAttention,
 
-    /// <summary>Opset-21 ops only (RoPE, Concat of the past, causal + padding mask, Softmax); the past grows each step.</summary>
+    /// <summary>
+    /// Opset-21 ops only (RoPE, Concat of the past, causal + padding mask, Softmax); the past grows each step and
+    /// attention_mask column j masks key row j exactly (positions are the running count of ones).
+    /// </summary>
     StandardOps,
 }
 
