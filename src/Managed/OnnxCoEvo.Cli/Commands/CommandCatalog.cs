@@ -19,6 +19,7 @@ public static class CommandCatalog
         new("model", "create and inspect Hugging Face-format model directories", [typeof(ModelInitCommand), typeof(ModelInfoCommand)]),
         new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),
         new("train", "train a LoRA adapter (or every weight) with SFT or DPO; resumable runs", [typeof(TrainSftCommand), typeof(TrainDpoCommand)]),
+        new("onnx", "build ONNX decoders (ONNX Runtime GenAI folders) from model directories and inspect ONNX files", [typeof(OnnxBuildCommand), typeof(OnnxInfoCommand)]),
         new("bench", "benchmarks: CPU GEMM and training throughput; kernels against PyTorch peers", [typeof(BenchCpuCommand)]),
     ];
 
