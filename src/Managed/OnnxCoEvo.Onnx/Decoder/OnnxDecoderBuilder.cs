@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using OnnxCoEvo.Core.Models;
 using OnnxCoEvo.Onnx.Graph;
@@ -14,10 +13,17 @@ public enum DecoderAttention
     /// <summary>GroupQueryAttention when head_dim is a multiple of 16 (ORT's CPU rotary needs it), standard ops otherwise.</summary>
     Auto,
 
-    /// <summary>com.microsoft.GroupQueryAttention with fused rotary; the KV buffer may be shared between past and present.</summary>
+    /// <summary>
+    /// com.microsoft.GroupQueryAttention with fused rotary; the KV buffer may be shared between past and present. Padding
+    /// goes on the right: only each row's count of ones in attention_mask matters (its keys are the first count rows).
+    /// ORT 1.30 on CPU refuses several new tokens on top of a past unless the batch is 1.
+    /// </summary>
     GroupQueryAttention,
 
-    /// <summary>Opset-21 ops only (RoPE, Concat of the past, causal + padding mask, Softmax); the past grows each step.</summary>
+    /// <summary>
+    /// Opset-21 ops only (RoPE, Concat of the past, causal + padding mask, Softmax); the past grows each step and
+    /// attention_mask column j masks key row j exactly (positions are the running count of ones).
+    /// </summary>
     StandardOps,
 }
 
@@ -76,7 +82,8 @@ public static class OnnxDecoderBuilder
     private sealed class DecoderGraph(ModelConfig config, DecoderWeights weights, DecoderAttention attention, bool lora)
     {
         private readonly OnnxGraphBuilder _g = new("decoder");
-        private readonly Dictionary<string, string> _constants = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _vectors = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _scalars = new(StringComparer.Ordinal);
         private readonly int _half = config.HeadDim / 2;
         private string _cos = "", _sin = "";
 
@@ -177,10 +184,10 @@ public static class OnnxDecoderBuilder
         private string Int64Constant(params long[] values)
         {
             string key = string.Join(",", values);
-            if (!_constants.TryGetValue(key, out string? name))
+            if (!_vectors.TryGetValue(key, out string? name))
             {
                 name = _g.Initializer(OnnxTensor.Int64Vector(_g.NewName("const_i64"), values));
-                _constants[key] = name;
+                _vectors[key] = name;
             }
             return name;
         }
@@ -188,8 +195,8 @@ public static class OnnxDecoderBuilder
         /// <summary>A rank-0 constant, made once per name.</summary>
         private string ScalarConstant(string name, Func<string, OnnxTensor> make)
         {
-            if (!_constants.ContainsKey(name))
-                _constants[name] = _g.Initializer(make(name));
+            if (_scalars.Add(name))
+                _g.Initializer(make(name));
             return name;
         }
 

@@ -46,15 +46,12 @@ public sealed record OnnxTensor
     public static OnnxTensor ScalarFloat(string name, float value) => FromFloats(name, [value]);
     public static OnnxTensor ScalarInt64(string name, long value) => FromInt64(name, [value]);
 
-    /// <summary>Bytes per element of the fixed-size types.</summary>
-    public static int ElementSize(TensorElementType type) => type switch
+    /// <summary>Bytes per element of the fixed-size types (<see cref="TensorElementTypes.SizeInBytes"/>); others are not supported here.</summary>
+    public static int ElementSize(TensorElementType type)
     {
-        TensorElementType.Float or TensorElementType.Int32 or TensorElementType.UInt32 => 4,
-        TensorElementType.Double or TensorElementType.Int64 or TensorElementType.UInt64 => 8,
-        TensorElementType.Float16 or TensorElementType.BFloat16 or TensorElementType.Int16 or TensorElementType.UInt16 => 2,
-        TensorElementType.UInt8 or TensorElementType.Int8 or TensorElementType.Bool => 1,
-        _ => throw new NotSupportedException($"tensor element type {type} has no fixed size"),
-    };
+        int size = type.SizeInBytes();
+        return size > 0 ? size : throw new NotSupportedException($"tensor element type {type} has no fixed size");
+    }
 
     /// <summary>The data viewed as elements of T (little-endian host, which is every platform .NET runs this on).</summary>
     public ReadOnlySpan<T> As<T>() where T : unmanaged => MemoryMarshal.Cast<byte, T>(Data.Span);

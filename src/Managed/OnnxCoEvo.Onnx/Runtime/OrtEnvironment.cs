@@ -14,7 +14,9 @@ public sealed unsafe class OrtEnvironment
         IntPtr env;
         fixed (byte* logId = "coevo\0"u8)
         {
-            Api.ThrowIfError(Api.CreateEnv(OrtLoggingLevel.Warning, logId, &env));
+            // Error level: our decoders list LoRA initializers as graph inputs on purpose (overridable defaults), and ORT
+            // warns once per such input at Warning level (420 lines for smollm2-135m). Failures still arrive as OrtStatus.
+            Api.ThrowIfError(Api.CreateEnv(OrtLoggingLevel.Error, logId, &env));
         }
 
         Handle = new OrtEnvHandle(env);

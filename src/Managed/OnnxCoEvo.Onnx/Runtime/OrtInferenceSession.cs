@@ -215,13 +215,14 @@ public sealed unsafe class OrtInferenceSession : IDisposable
         OrtEnvironment env = OrtEnvironment.Shared;
         using OrtSessionOptionsHandle options = OrtSessionOptionsFactory.Create(env, settings, externalDataDirectory);
         IntPtr session;
+        OrtProviderUnavailableException? providerError = null;
         try
         {
             session = create(env.Api, env.Handle.Pointer, options.Pointer);
         }
-        catch (OrtException e)
+        catch (OrtException e) when ((providerError = OrtSessionOptionsFactory.ExplainSessionFailure(env, settings, e)) != null)
         {
-            throw OrtSessionOptionsFactory.ExplainSessionFailure(env, settings, e);
+            throw providerError;
         }
 
         return new OrtInferenceSession(env, new OrtSessionHandle(session));

@@ -94,9 +94,21 @@ internal static unsafe class OrtSessionOptionsFactory
         }
     }
 
-    /// <summary>Rewrites a provider failure at session creation (e.g. no GPU adapter) into the same clear error.</summary>
-    public static Exception ExplainSessionFailure(OrtEnvironment env, OrtSessionSettings settings, OrtException error) =>
-        settings.Provider == OrtExecutionProvider.Cpu ? error : Unavailable(env, settings.Provider, error);
+    /// <summary>Rewrites a provider failure at session creation (e.g. no GPU, a missing CUDA library) into the same
+    /// clear error; null for other failures (a bad model), which stay ORT's own.</summary>
+    public static OrtProviderUnavailableException? ExplainSessionFailure(OrtEnvironment env, OrtSessionSettings settings, OrtException error)
+    {
+        string keyword = settings.Provider switch
+        {
+            OrtExecutionProvider.Cuda => "cuda",
+            OrtExecutionProvider.WebGpu => "webgpu",
+            _ => "",
+        };
+        bool providerFault = keyword.Length > 0 && (error.Code == OrtErrorCode.EpFail ||
+            error.NativeMessage.Contains(keyword, StringComparison.OrdinalIgnoreCase) ||
+            error.NativeMessage.Contains("provider", StringComparison.OrdinalIgnoreCase));
+        return providerFault ? Unavailable(env, settings.Provider, error) : null;
+    }
 
     private static void AddConfigEntry(OrtApi api, IntPtr options, string key, string value)
     {

@@ -104,6 +104,23 @@ public sealed class DecoderExportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Bf16_weights_are_widened_to_the_same_fp32_values_the_reference_reads()
+    {
+        string model = _dir.File("bf16");
+        ModelDirectoryFactory.Create(new ModelDirectoryRequest { PresetName = "tiny", OutputDirectory = model, Seed = 5, DType = OnnxCoEvo.Core.SafeTensors.TensorDType.BF16 });
+        OnnxDecoderExportResult result = OnnxDecoderExport.Export(model, _dir.File("out"), new OnnxDecoderOptions { Attention = DecoderAttention.StandardOps });
+        ModelConfig config = result.Config;
+        var reference = new LlamaCpuModel(config, LlamaCpuModel.LoadBaseParameters(model, config, trainable: false), null);
+        using var runner = new DecoderRunner(OrtInferenceSession.Open(result.ModelPath, OneThread), config);
+        int[] sequence = RandomSequences(config.VocabSize, 13, 5)[0];
+        DecoderStep step = runner.Run(sequence.Select(t => (long)t).ToArray(), 1, [1, 1, 1, 1, 1]);
+        float[] expected = ReferenceLogits(reference, [sequence])[0];
+        double error = RelativeError(Enumerable.Range(0, 5).Select(t => (step.Row(0, t), expected.AsSpan(t * config.VocabSize, config.VocabSize).ToArray())));
+        output.WriteLine($"tiny bf16, standard ops: error {error:E2}");
+        Assert.True(error < 1e-4, $"error {error}");
+    }
+
+    [Fact]
     public void A_missing_tensor_is_named_with_its_file_and_nothing_is_written()
     {
         string model = TinyModel();

@@ -83,6 +83,43 @@ public sealed class DecoderParityTests(ITestOutputHelper output)
         Assert.True(decodeError < Tolerance, $"decode error {decodeError}");
     }
 
+    [Theory]
+    [InlineData(DecoderAttention.GroupQueryAttention, 1)]
+    [InlineData(DecoderAttention.StandardOps, 2)]
+    public void A_multi_token_continuation_after_a_past_matches_the_reference(DecoderAttention attention, int batch)
+    {
+        // Prefix reuse: the cached prefix is the past, several new tokens arrive in one run.
+        ModelConfig config = Mistral; // window 4 < 9 tokens: the window also spans past and new tokens
+        (DecoderRunner runner, LlamaCpuModel reference) = Build(config, attention, RandomParameters(config, seed: 8));
+        using DecoderRunner owned = runner;
+        int[][] prefixes = RandomSequences(config.VocabSize, 14, Enumerable.Repeat(5, batch).ToArray());
+        int[][] continuations = RandomSequences(config.VocabSize, 15, Enumerable.Repeat(4, batch).ToArray());
+        (long[] ids, long[] mask, _) = DecoderRunner.Pad(prefixes);
+        DecoderStep past = runner.Run(ids, batch, mask);
+        long[] next = continuations.SelectMany(c => c.Select(t => (long)t)).ToArray();
+        DecoderStep step = runner.Run(next, batch, Enumerable.Repeat(1L, batch * 9).ToArray(), past);
+
+        int[][] full = prefixes.Select((p, b) => p.Concat(continuations[b]).ToArray()).ToArray();
+        float[][] expected = ReferenceLogits(reference, full);
+        int vocab = config.VocabSize;
+        double error = RelativeError(Enumerable.Range(0, batch).SelectMany(b => Enumerable.Range(0, 4)
+            .Select(s => (step.Row(b, s), expected[b].AsSpan((5 + s) * vocab, vocab).ToArray()))));
+        output.WriteLine($"continuation {attention} batch {batch}: error {error:E2}");
+        Assert.True(error < Tolerance, $"error {error}");
+    }
+
+    [Fact]
+    public void Group_query_attention_refuses_a_multi_token_continuation_of_a_batch()
+    {
+        // ORT 1.30's CPU GroupQueryAttention: with a past, several new tokens need batch 1 (callers split the batch).
+        ModelConfig config = Tiny;
+        (DecoderRunner runner, _) = Build(config, DecoderAttention.GroupQueryAttention, RandomParameters(config, seed: 8));
+        using DecoderRunner owned = runner;
+        DecoderStep past = runner.Run([1, 2, 3, 4], 2, [1, 1, 1, 1]);
+        var error = Assert.Throws<OnnxCoEvo.Onnx.Native.OrtException>(() => runner.Run([5, 6, 7, 8], 2, [1, 1, 1, 1, 1, 1, 1, 1], past));
+        Assert.Contains("batch_size must be 1", error.Message);
+    }
+
     [Fact]
     public void Group_query_attention_with_one_kv_buffer_bound_as_past_and_present_matches_the_reference()
     {

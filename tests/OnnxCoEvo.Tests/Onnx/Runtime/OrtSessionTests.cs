@@ -33,6 +33,22 @@ public sealed class OrtSessionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Run_FromSeveralThreadsAtOnce_EachGetsItsOwnResult()
+    {
+        using var session = OrtInferenceSession.FromBytes(TestModels.MatMulAdd(W, B, K, N), OneThread);
+
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            float[] x = Normal(K, 100 + (ulong)t);
+            float[] expected = Reference(x, W, B, rows: 1);
+            for (int i = 0; i < 50; i++)
+            {
+                AssertClose(expected, RunY(session, x, rows: 1));
+            }
+        });
+    }
+
+    [Fact]
     public void Metadata_NamesTypesAndSymbolicDims()
     {
         using var session = OrtInferenceSession.FromBytes(TestModels.LoraMatMulAdd(W, B, K, N), OneThread);
