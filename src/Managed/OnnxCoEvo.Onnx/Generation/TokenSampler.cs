@@ -109,18 +109,26 @@ public static class TokenSampler
         return (keep == ids.Length ? ids : ids[..keep], normalized);
     }
 
+    // Every id, largest logit first, ties by lower id: one primitive sort of (order-preserving bits of -logit, id) keys.
     private static int[] SortedIds(ReadOnlySpan<float> logits)
     {
-        var ids = new int[logits.Length];
-        var keys = new float[logits.Length];
-        for (int i = 0; i < ids.Length; i++)
+        var keys = new ulong[logits.Length];
+        for (int i = 0; i < keys.Length; i++)
         {
-            ids[i] = i;
-            keys[i] = -logits[i];
+            float negated = -logits[i];
+            keys[i] = ((ulong)OrderedBits(negated == 0 ? 0f : negated) << 32) | (uint)i; // -0 and +0 tie
         }
-        // Stable order on ties (lower id first): sort by (−logit, id).
-        Array.Sort(ids, (a, b) => keys[a] != keys[b] ? keys[a].CompareTo(keys[b]) : a.CompareTo(b));
+        Array.Sort(keys);
+        var ids = new int[keys.Length];
+        for (int i = 0; i < ids.Length; i++) ids[i] = (int)(uint)keys[i];
         return ids;
+    }
+
+    // Maps a float to a uint with the same order (negative values flipped, positive ones above them).
+    private static uint OrderedBits(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
     }
 
     // The k largest by one pass with a small sorted buffer: O(V k) worst case, O(V) typical, no vocabulary-size sort.
