@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using OnnxCoEvo.Agents.Environments.WebShop;
 using Xunit;
@@ -133,25 +132,6 @@ public sealed partial class WebShopCatalogGeneratorTests
         Assert.NotEmpty(small.TrainGoalIndices);
         Assert.Throws<ArgumentOutOfRangeException>(() => WebShopCatalogGenerator.Generate(new WebShopSyntheticOptions { ProductCount = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => WebShopCatalogGenerator.Generate(new WebShopSyntheticOptions { TestGoalCount = -1 }));
-    }
-
-    [Fact]
-    public void Generation_and_indexing_are_fast()
-    {
-        var clock = Stopwatch.StartNew();
-        WebShopCatalog catalog = WebShopCatalogGenerator.Generate(new WebShopSyntheticOptions { Seed = 99 });
-        double generateMs = clock.Elapsed.TotalMilliseconds;
-        clock.Restart();
-        WebShopSearchEngine engine = catalog.Search;
-        double indexMs = clock.Elapsed.TotalMilliseconds;
-        clock.Restart();
-        foreach (WebShopGoal goal in catalog.Goals.Take(500))
-            engine.Search(goal.InstructionText);
-        double queryMs = clock.Elapsed.TotalMilliseconds / 500;
-        // Loose bounds for a shared, slow test machine; the report quotes measured figures.
-        Assert.True(generateMs < 3000, $"generation took {generateMs:F0} ms");
-        Assert.True(indexMs < 1000, $"indexing took {indexMs:F0} ms");
-        Assert.True(queryMs < 5, $"a query took {queryMs:F3} ms");
     }
 
     private static string Fingerprint(WebShopCatalog catalog) => string.Join("\n",
