@@ -1,6 +1,8 @@
 using CommandLine;
 using OnnxCoEvo.Cli.Commands;
 using OnnxCoEvo.Core;
+using OnnxCoEvo.Onnx.Native;
+using OnnxCoEvo.Onnx.Runtime;
 
 namespace OnnxCoEvo.Cli;
 
@@ -53,7 +55,7 @@ public static class Program
 
     private static bool IsUserFacing(Exception ex) => ex is DataFormatException or FileNotFoundException
         or DirectoryNotFoundException or ArgumentException or InvalidOperationException or IOException
-        or UnauthorizedAccessException or NotSupportedException;
+        or UnauthorizedAccessException or NotSupportedException or OrtException or OrtProviderUnavailableException;
 
     private static void WriteOverview(TextWriter o)
     {

@@ -3,6 +3,7 @@ using OnnxCoEvo.Core.Chat;
 using OnnxCoEvo.Core.Models;
 using OnnxCoEvo.Core.Tokenization;
 using OnnxCoEvo.Onnx.Generation;
+using OnnxCoEvo.Onnx.Runtime;
 
 namespace OnnxCoEvo.Agents.Policies;
 
@@ -24,6 +25,9 @@ public sealed record ModelPolicyOptions
 
     /// <summary>Seeds sampling: each episode draws from a stream derived from (seed, task id, sample).</summary>
     public ulong Seed { get; init; }
+
+    /// <summary>Where ONNX Runtime runs the decoder: CPU, or CUDA/WebGPU when the loaded library has them (otherwise a clear error).</summary>
+    public OrtExecutionProvider Provider { get; init; } = OrtExecutionProvider.Cpu;
 }
 
 /// <summary>
@@ -89,7 +93,7 @@ public sealed class OrtPolicy : IPolicy
         string? parent = Path.GetDirectoryName(onnxDirectory);
         BpeTokenizer tokenizer = BpeTokenizer.Load(FindFile(onnxDirectory, parent, BpeTokenizer.FileName));
         IChatTemplate template = ChatTemplates.Detect(tokenizer);
-        OrtDecoderModel model = OrtDecoderModel.Open(onnxDirectory);
+        OrtDecoderModel model = OrtDecoderModel.Open(onnxDirectory, new OrtSessionSettings { Provider = options.Provider });
         DecoderLoraAdapter? adapter = null;
         try
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using CommandLine;
+using OnnxCoEvo.Onnx.Runtime;
 using OnnxCoEvo.Agents.Environments;
 using OnnxCoEvo.Agents.Policies;
 using OnnxCoEvo.Agents.Rollouts;
@@ -63,6 +64,9 @@ public sealed class BenchRolloutCommand : ICliCommand
     [Option("no-icl", HelpText = "Leave the in-context example out of the prompt (shorter prompts).")]
     public bool NoIcl { get; set; }
 
+    [Option("provider", Default = OrtExecutionProvider.Cpu, HelpText = "ONNX Runtime execution provider: cpu | cuda | webgpu.")]
+    public OrtExecutionProvider Provider { get; set; }
+
     [Option("json", MetaValue = "FILE", HelpText = "Also write the results as JSON to FILE (atomically).")]
     public string? JsonPath { get; set; }
 
@@ -97,7 +101,7 @@ public sealed class BenchRolloutCommand : ICliCommand
 
     private async Task<(RolloutBenchRun, IReadOnlyList<Trajectory>)> MeasureAsync(IEnvironmentSuite suite, RolloutWorkItem[] work, bool reuseKvCache)
     {
-        var options = new ModelPolicyOptions { Adapter = Adapter, MaxNewTokens = MaxNewTokens, IncludeExample = !NoIcl, ReuseKvCache = reuseKvCache };
+        var options = new ModelPolicyOptions { Adapter = Adapter, MaxNewTokens = MaxNewTokens, IncludeExample = !NoIcl, ReuseKvCache = reuseKvCache, Provider = Provider };
         await using IPolicy policy = PolicyFactory.Create(Policy, suite, new ExpertOptions(), options);
         var model = (OrtPolicy)policy;
         var farmOptions = new RolloutOptions { Concurrency = work.Length, MaxSteps = Turns, MaxEpisodeErrors = 0 };

@@ -4,6 +4,7 @@ using OnnxCoEvo.Agents.Environments;
 using OnnxCoEvo.Agents.Policies;
 using OnnxCoEvo.Agents.Rollouts;
 using OnnxCoEvo.Cli.Terminal;
+using OnnxCoEvo.Onnx.Runtime;
 using OnnxCoEvo.Core.Trajectories;
 using Spectre.Console;
 
@@ -83,6 +84,9 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
     [Option("no-kv-reuse", HelpText = "Model policy: re-encode the whole conversation every turn instead of reusing the episode's KV cache.")]
     public bool NoKvReuse { get; set; }
 
+    [Option("provider", Default = OrtExecutionProvider.Cpu, HelpText = "Model policy: ONNX Runtime execution provider: cpu | cuda | webgpu (cuda/webgpu need an ONNX Runtime build that has them, see COEVO_ORT_LIB).")]
+    public OrtExecutionProvider Provider { get; set; }
+
     /// <summary>The model-policy knobs above (ignored by the expert, except --adapter, which it refuses).</summary>
     protected ModelPolicyOptions ModelOptions() => new()
     {
@@ -92,6 +96,7 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
         IncludeExample = !NoIcl,
         ReuseKvCache = !NoKvReuse,
         Seed = Seed,
+        Provider = Provider,
     };
 
     protected abstract string DefaultSplit { get; }
