@@ -30,5 +30,9 @@ public interface IPolicy : IAsyncDisposable
 /// </summary>
 public sealed record PolicyRequest(long EpisodeId, EnvironmentTask Task, IReadOnlyList<ChatMessage> Conversation, int Sample = 0);
 
-/// <summary>The assistant's text ("Thought: ...\nAction: ...") and the token counts behind it (0 for scripted policies).</summary>
-public sealed record PolicyTurn(string Text, int PromptTokens = 0, int GeneratedTokens = 0);
+/// <summary>
+/// The assistant's text ("Thought: ...\nAction: ...") and the token counts behind it (0 for scripted policies).
+/// <see cref="EndEpisode"/> set means the policy cannot go on (e.g. "context_limit": the conversation no longer fits
+/// the model): the farm ends the episode with that reason and does not apply <see cref="Text"/>.
+/// </summary>
+public sealed record PolicyTurn(string Text, int PromptTokens = 0, int GeneratedTokens = 0, string? EndEpisode = null);

@@ -1,5 +1,6 @@
 using OnnxCoEvo.Agents.Protocol;
 using OnnxCoEvo.Core.Chat;
+using OnnxCoEvo.Core.Trajectories;
 using OnnxCoEvo.Core.Models;
 using OnnxCoEvo.Core.Tokenization;
 using OnnxCoEvo.Onnx.Generation;
@@ -137,7 +138,8 @@ public sealed class OrtPolicy : IPolicy
         IReadOnlyList<GenerationResult> results;
         lock (_gate)
             results = Generator.Generate(requests, _settings);
-        IReadOnlyList<PolicyTurn> turns = results.Select(r => new PolicyTurn(r.Text.Trim(), r.PromptTokens, r.TokenIds.Length)).ToArray();
+        IReadOnlyList<PolicyTurn> turns = results.Select(r => new PolicyTurn(r.Text.Trim(), r.PromptTokens, r.TokenIds.Length,
+            r.StopReason == GenerationStopReason.ContextFull ? TrajectoryEndReason.ContextLimit : null)).ToArray();
         return ValueTask.FromResult(turns);
     }
 

@@ -138,13 +138,20 @@ public sealed class RolloutFarm(IEnvironmentSuite suite, IPolicy policy, Rollout
                 }
 
                 var broken = new bool[live.Count];
+                int applied = 0;
                 var stepClock = Stopwatch.StartNew();
                 await Parallel.ForEachAsync(Enumerable.Range(0, live.Count), parallel, async (i, ct) =>
                 {
                     Episode episode = live[i];
                     try
                     {
+                        if (turns[i].EndEpisode is { } endReason)
+                        {
+                            episode.Stop(endReason);
+                            return;
+                        }
                         await episode.ApplyAsync(turns[i], ct).ConfigureAwait(false);
+                        Interlocked.Increment(ref applied);
                         if (!episode.IsFinished && _options.EpisodeTimeLimit is { } limit && episode.Elapsed > limit)
                             episode.Stop(TrajectoryEndReason.TimeLimit);
                     }
@@ -155,7 +162,7 @@ public sealed class RolloutFarm(IEnvironmentSuite suite, IPolicy policy, Rollout
                     }
                 }).ConfigureAwait(false);
                 environmentTime += stepClock.Elapsed;
-                steps += live.Count;
+                steps += applied;
 
                 // Write the episodes that ended on this turn, then free their slots.
                 var done = new List<Trajectory>();

@@ -57,7 +57,7 @@ public sealed class OrtDecoderModel : IDecoderModel
             if (Input(name).ElementType != TensorElementType.Float)
                 throw new NotSupportedException($"{config.DecoderFile}: input '{name}' is {Input(name).ElementType}; this generator runs float32 KV caches (CPU)");
         if (config.PastPresentShareBuffer)
-            _pool = new SharedKvPool(config, config.MaxLength + 1); // +1: a row riding along at full length gets its pad key past the end
+            _pool = new SharedKvPool(config, config.MaxLength);
     }
 
     /// <summary>The folder holding genai_config.json.</summary>
@@ -69,7 +69,12 @@ public sealed class OrtDecoderModel : IDecoderModel
 
     public int VocabSize => Config.VocabSize;
 
-    public int MaxSequenceLength => Config.MaxLength;
+    /// <summary>
+    /// The longest sequence a slot may hold. On the shared pool it is one short of the context: a row riding along in a
+    /// batched decode step gets its pad token at its own length, and the attention's rotary table has only
+    /// max_length positions (ORT refuses a total sequence length beyond it).
+    /// </summary>
+    public int MaxSequenceLength => _pool is null ? Config.MaxLength : Config.MaxLength - 1;
 
     /// <summary>The folder with genai_config.json: <paramref name="path"/> itself, or its onnx/ subfolder (a model directory).</summary>
     public static string ResolveDirectory(string path)

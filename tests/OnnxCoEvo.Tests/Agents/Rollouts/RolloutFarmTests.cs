@@ -95,6 +95,40 @@ public sealed class RolloutFarmTests
     }
 
     [Fact]
+    public async Task A_policy_that_runs_out_of_context_ends_the_episode_with_context_limit()
+    {
+        var policy = new ScriptedPolicy(_ => "Thought: t\nAction: inc");
+        var full = new ContextLimitedPolicy(policy, turnsThatFit: 2);
+        var sink = new InMemoryRolloutSink();
+        RolloutSummary summary = await new RolloutFarm(Suite, full).RunAsync(Work(EnvironmentSplits.Test), sink);
+
+        Assert.All(sink.Trajectories, t =>
+        {
+            Assert.Equal(TrajectoryEndReason.ContextLimit, t.EndReason);
+            Assert.Equal(2, t.Steps);
+            Assert.Equal(3 + 2 * 2, t.Turns.Count); // the turn that did not fit is not recorded
+            Assert.Equal(0, t.Reward);
+        });
+        Assert.Equal(10, summary.Steps);
+    }
+
+    /// <summary>Answers like the inner policy for the first turns of each episode, then says the context is full.</summary>
+    private sealed class ContextLimitedPolicy(IPolicy inner, int turnsThatFit) : IPolicy
+    {
+        public string Name => inner.Name;
+
+        public async ValueTask<IReadOnlyList<PolicyTurn>> ActAsync(IReadOnlyList<PolicyRequest> batch, CancellationToken cancellationToken = default)
+        {
+            IReadOnlyList<PolicyTurn> turns = await inner.ActAsync(batch, cancellationToken);
+            return batch.Select((r, i) => (r.Conversation.Count - 3) / 2 < turnsThatFit ? turns[i] : turns[i] with { EndEpisode = TrajectoryEndReason.ContextLimit }).ToArray();
+        }
+
+        public void EndEpisode(long episodeId) => inner.EndEpisode(episodeId);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Shards_partition_the_tasks()
     {
         IReadOnlyList<RolloutWorkItem> all = Work(samples: 2);

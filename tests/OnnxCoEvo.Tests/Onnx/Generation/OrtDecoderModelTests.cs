@@ -152,3 +152,51 @@ public sealed class OrtDecoderModelTests
         Assert.Contains("genai_config.json", error.Message);
     }
 }
+
+/// <summary>A tiny model whose context is only 40 positions, so episodes reach it within a few turns.</summary>
+public sealed class OrtDecoderContextLimitTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string BuildShortContextModel()
+    {
+        string model = Directory.CreateDirectory(Path.Combine(_dir.Path, "tiny-40")).FullName;
+        foreach (string file in Directory.GetFiles(TinyModel.Directory))
+            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        string config = Path.Combine(model, "config.json");
+        File.WriteAllText(config, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(config),
+            "\"max_position_embeddings\":\\s*\\d+", "\"max_position_embeddings\": 40"));
+        OnnxDecoderExport.Export(model, null, new OnnxDecoderOptions { Attention = DecoderAttention.GroupQueryAttention });
+        return model;
+    }
+
+    [Fact]
+    public void An_episode_at_the_end_of_the_context_stops_with_context_full_while_the_others_decode_on()
+    {
+        string model = BuildShortContextModel();
+        using OrtDecoderModel onnx = OrtDecoderModel.Open(model);
+        Assert.Equal(39, onnx.MaxSequenceLength);
+        var tokenizer = TinyModel.Tokenizer;
+        var generator = new Generator(onnx, tokenizer);
+        var settings = new GenerationSettings { MaxNewTokens = 60, StopTokenIds = [] };
+        int[] longPrompt = tokenizer.Encode("find a red shirt under twenty dollars and buy it now please");
+        int[] shortPrompt = tokenizer.Encode("hi");
+
+        // The long episode fills its row first; the short one keeps decoding while the long row rides along at full length.
+        IReadOnlyList<GenerationResult> results = generator.Generate(
+            [new GenerationRequest(1, longPrompt), new GenerationRequest(2, shortPrompt)], settings);
+        Assert.All(results, r => Assert.Equal(GenerationStopReason.ContextFull, r.StopReason));
+        Assert.Equal(40 - longPrompt.Length, results[0].TokenIds.Length); // the last sampled token needs no room
+        Assert.Equal(40 - shortPrompt.Length, results[1].TokenIds.Length);
+
+        // The short episode alone generates the same tokens: riding along changed nothing.
+        var alone = new Generator(onnx, tokenizer);
+        Assert.Equal(results[1].TokenIds, alone.Generate([new GenerationRequest(3, shortPrompt)], settings)[0].TokenIds);
+
+        // A prompt that no longer fits stops at once.
+        int[] tooLong = [.. Enumerable.Repeat(longPrompt, 4).SelectMany(t => t)];
+        Assert.Equal(GenerationStopReason.ContextFull, generator.Generate([new GenerationRequest(1, tooLong)], settings)[0].StopReason);
+    }
+}
