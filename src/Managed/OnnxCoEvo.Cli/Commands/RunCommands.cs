@@ -1,0 +1,131 @@
+using System.Globalization;
+using CommandLine;
+using OnnxCoEvo.Agents.Recipes.Runs;
+using OnnxCoEvo.Cli.Terminal;
+using Spectre.Console;
+
+namespace OnnxCoEvo.Cli.Commands;
+
+[Verb("run", HelpText = "Run a recipe (sft | rft | eef | eto | coevo | eef+coevo) as a resumable run in runs/<name>: coevo run CONFIG.yaml, or coevo run --recipe R --env E --model DIR.")]
+public sealed class RunCommand : ICliCommand
+{
+    [Value(0, MetaName = "CONFIG", HelpText = "Run config (YAML, snake_case; see examples/recipes). Options given as well override its fields.")]
+    public string? Config { get; set; }
+
+    [Option("recipe", HelpText = "sft | rft | eef | eto | coevo | eef+coevo.")]
+    public string? Recipe { get; set; }
+
+    [Option("env", HelpText = "webshop | household | NAME@http://host:port.")]
+    public string? Env { get; set; }
+
+    [Option("env-seed", HelpText = "Seed of the synthetic catalog and worlds.")]
+    public ulong? EnvSeed { get; set; }
+
+    [Option("webshop-products", HelpText = "Products in the synthetic WebShop catalog (default 1000).")]
+    public int? WebShopProducts { get; set; }
+
+    [Option("model", HelpText = "Starting agent model directory (its onnx/ is built when missing).")]
+    public string? Model { get; set; }
+
+    [Option("experts", HelpText = "Expert trajectories of the train split (default: the scripted expert writes runs/<name>/experts.jsonl).")]
+    public string? Experts { get; set; }
+
+    [Option("name", HelpText = "Run name (default <recipe>-<env>; the run directory is runs/<name>).")]
+    public string? Name { get; set; }
+
+    [Option("iterations", HelpText = "Iterations (default: sft 1, others 3).")]
+    public int? Iterations { get; set; }
+
+    [Option("mode", HelpText = "Training: lora | full.")]
+    public string? Mode { get; set; }
+
+    [Option("epochs", HelpText = "Epochs per training stage.")]
+    public int? Epochs { get; set; }
+
+    [Option("samples", HelpText = "Rollouts per train task (RFT x6 default 6; EEF 1 from s0 plus the probes).")]
+    public int? Samples { get; set; }
+
+    [Option("temperature", HelpText = "Exploration temperature (ETO always explores greedily).")]
+    public double? Temperature { get; set; }
+
+    [Option("max-new-tokens", HelpText = "Tokens per assistant turn at most.")]
+    public int? MaxNewTokens { get; set; }
+
+    [Option("max-steps", HelpText = "Steps per episode (default: the environment's).")]
+    public int? MaxSteps { get; set; }
+
+    [Option("task-limit", HelpText = "Only the first N train tasks.")]
+    public int? TaskLimit { get; set; }
+
+    [Option("eval-limit", HelpText = "Only the first N tasks of the evaluation split.")]
+    public int? EvalLimit { get; set; }
+
+    [Option("seed", HelpText = "Seed of sampling, data order and adapter init.")]
+    public ulong? Seed { get; set; }
+
+    [Option("out", HelpText = "Run directory (default runs/<name>). Running again resumes; a different config for it is refused.")]
+    public string? Out { get; set; }
+
+    public int Run() => RunAsync().GetAwaiter().GetResult();
+
+    private async Task<int> RunAsync()
+    {
+        RunConfig config = Config is null ? new RunConfig() : RunConfig.Load(Config);
+        if (Config is null && (Recipe is null || Env is null || Model is null))
+            throw new ArgumentException("coevo run needs CONFIG.yaml, or --recipe, --env and --model");
+        config = Override(config);
+        RunConfig resolved = config.Resolve(Config ?? "command line");
+        var runner = new RecipeRunner(resolved, Out, line => AnsiConsole.MarkupLine(Markup.Escape(line)));
+        using var stop = new CtrlCStop();
+        try
+        {
+            RunReport report = await runner.RunAsync(stop.Token).ConfigureAwait(false);
+            WriteTable(report);
+            AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(report.ReportPath)}");
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine($"[yellow]stopped[/]: finished stages are kept in {Markup.Escape(runner.Directory.Path)}; run the same command again to resume");
+            return 1;
+        }
+    }
+
+    private RunConfig Override(RunConfig c)
+    {
+        c = c with
+        {
+            Recipe = Recipe ?? c.Recipe,
+            Env = Env ?? c.Env,
+            EnvSeed = EnvSeed ?? c.EnvSeed,
+            WebshopProducts = WebShopProducts ?? c.WebshopProducts,
+            Model = Model ?? c.Model,
+            Experts = Experts ?? c.Experts,
+            Iterations = Iterations ?? c.Iterations,
+            Seed = Seed ?? c.Seed,
+            Train = c.Train with { Mode = Mode ?? c.Train.Mode, Epochs = Epochs ?? c.Train.Epochs },
+            Rollout = c.Rollout with
+            {
+                Samples = Samples ?? c.Rollout.Samples,
+                Temperature = Temperature ?? c.Rollout.Temperature,
+                MaxNewTokens = MaxNewTokens ?? c.Rollout.MaxNewTokens,
+                MaxSteps = MaxSteps ?? c.Rollout.MaxSteps,
+                TaskLimit = TaskLimit ?? c.Rollout.TaskLimit,
+            },
+            Eval = c.Eval with { Limit = EvalLimit ?? c.Eval.Limit },
+        };
+        string name = Name ?? (c.Name.Length > 0 ? c.Name : $"{c.Recipe}-{c.Env.Split('@')[0]}");
+        return c with { Name = name };
+    }
+
+    /// <summary>The report's table on the terminal (EEF's main-table columns).</summary>
+    internal static void WriteTable(RunReport report)
+    {
+        static string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
+        var table = new Table().AddColumns("method", "win rate %", "reward x100", "failure %", "near-success %", "episodes");
+        foreach (IterationScore s in report.Scores)
+            table.AddRow(Markup.Escape(s.Method), F(100 * s.SuccessRate), F(s.Score), F(100 * s.FailureShare), F(100 * s.NearSuccessShare),
+                s.Episodes.ToString(CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+    }
+}
