@@ -289,7 +289,7 @@ public sealed class RecipeRunner
     }
 
     private async Task<IReadOnlyList<Trajectory>> RolloutAsync(StageLedger ledger, string stage, string fileName, Func<IPolicy> openPolicy,
-        IReadOnlyList<RolloutWorkItem> work, Func<IReadOnlyList<Trajectory>, JsonObject>? finish = null)
+        IReadOnlyList<RolloutWorkItem> work, Func<IReadOnlyList<Trajectory>, JsonObject>? finish = null, int? maxSteps = null)
     {
         string path = ledger.File(fileName);
         await ledger.RunOnceAsync(stage, async () =>
@@ -300,11 +300,13 @@ public sealed class RecipeRunner
             _log($"{Path.GetFileName(ledger.Directory)}/{stage}: {work.Count} episodes" +
                  (finished.Count > 0 ? $", {work.Count - todo.Count} written before" : ""));
             var clock = Stopwatch.StartNew();
+            if (todo.Count == 0 && !File.Exists(path))
+                AtomicFile.WriteAllText(path, ""); // a stage with nothing to run still leaves its (empty) file
             if (todo.Count > 0)
             {
                 await using IPolicy policy = openPolicy();
                 using TrajectoryStore store = TrajectoryStore.OpenForAppend(path);
-                var farm = new RolloutFarm(_suite, policy, new RolloutOptions { Concurrency = _config.Rollout.Concurrency, MaxSteps = _config.Rollout.MaxSteps });
+                var farm = new RolloutFarm(_suite, policy, new RolloutOptions { Concurrency = _config.Rollout.Concurrency, MaxSteps = maxSteps ?? _config.Rollout.MaxSteps });
                 RolloutSummary summary = await farm.RunAsync(todo, new TrajectoryFileSink(store), null, _stop).ConfigureAwait(false);
                 if (summary.Errors > 0)
                     throw new InvalidOperationException(
@@ -370,9 +372,10 @@ public sealed class RecipeRunner
                 throw new DataFormatException(path, "task ids", $"none of its {dataset.Trajectories.Count} trajectories is a task of the {_suite.Name} train split in use");
             return experts;
         }
+        // The expert plays under the environment's own step budget (rollout.max_steps limits the student only).
         var expertOptions = new ExpertOptions { Seed = _config.Seed };
         return await RolloutAsync(_run.Root, "experts", Path.GetFileName(_run.Experts), () => _suite.CreateExpert(expertOptions),
-            Work(_trainTasks, 1)).ConfigureAwait(false);
+            Work(_trainTasks, 1), maxSteps: _suite.Protocol.MaxSteps).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- data and training

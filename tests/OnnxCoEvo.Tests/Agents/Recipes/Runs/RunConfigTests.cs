@@ -39,7 +39,7 @@ public sealed class RunConfigTests : IDisposable
         Assert.Equal(8, config.Rollout.TaskLimit);
         Assert.Equal(3, config.Eef.Probes);
 
-        RunConfig eto = RunConfig.Parse(Rft.Replace("recipe: rft", "recipe: eto") + "\n  temperature: 1.0\n").Resolve();
+        RunConfig eto = RunConfig.Parse(Rft.Replace("recipe: rft", "recipe: eto").Replace("  task_limit: 8", "  task_limit: 8\n  temperature: 1.0")).Resolve();
         Assert.Equal(0.0, eto.Rollout.Temperature);     // ETO explores greedily whatever the config says
         Assert.Equal(1, eto.Rollout.Samples);
         Assert.False(eto.Train.RestartFromBase);
