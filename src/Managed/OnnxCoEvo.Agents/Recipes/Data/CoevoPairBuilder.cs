@@ -73,8 +73,8 @@ public static class CoevoPairBuilder
             if (expert.MeetsSuccessRule)
                 successfulExpert[expert.TaskId] = expert;
         }
-        Dictionary<string, List<Trajectory>> targetFailures = Failures(targetRollouts, nameof(targetRollouts));
-        Dictionary<string, List<Trajectory>> agentFailures = Failures(failureAgentRollouts, nameof(failureAgentRollouts));
+        OrderedDictionary<string, List<Trajectory>> targetFailures = Failures(targetRollouts, nameof(targetRollouts));
+        OrderedDictionary<string, List<Trajectory>> agentFailures = Failures(failureAgentRollouts, nameof(failureAgentRollouts));
         return new CoevoTargetPairs(
             ExpertPairs(ExpertVsTargetType, successfulExpert, targetFailures, options),
             ExpertPairs(ExpertVsFailureAgentType, successfulExpert, agentFailures, options),
@@ -96,10 +96,10 @@ public static class CoevoPairBuilder
     }
 
     /// <summary>The failures (reward &lt; 1) per task, tasks and trajectories in input order.</summary>
-    private static Dictionary<string, List<Trajectory>> Failures(IReadOnlyList<Trajectory> rollouts, string parameterName)
+    private static OrderedDictionary<string, List<Trajectory>> Failures(IReadOnlyList<Trajectory> rollouts, string parameterName)
     {
         ArgumentNullException.ThrowIfNull(rollouts, parameterName);
-        var byTask = new Dictionary<string, List<Trajectory>>(StringComparer.Ordinal);
+        var byTask = new OrderedDictionary<string, List<Trajectory>>(StringComparer.Ordinal);
         foreach (Trajectory rollout in rollouts)
         {
             TrajectoryPairs.CheckReward(rollout, parameterName);
@@ -113,8 +113,8 @@ public static class CoevoPairBuilder
     }
 
     /// <summary>Per task: target failure x failure-agent failure, higher reward chosen, largest gap first.</summary>
-    private static List<PreferencePair> FailurePairs(string type, Dictionary<string, List<Trajectory>> targetFailures,
-        Dictionary<string, List<Trajectory>> agentFailures, CoevoOptions options)
+    private static List<PreferencePair> FailurePairs(string type, OrderedDictionary<string, List<Trajectory>> targetFailures,
+        OrderedDictionary<string, List<Trajectory>> agentFailures, CoevoOptions options)
     {
         var pairs = new List<PreferencePair>();
         foreach ((string task, List<Trajectory> targets) in targetFailures)
@@ -133,7 +133,7 @@ public static class CoevoPairBuilder
 
     /// <summary>Per task with a successful expert: expert chosen over each failure, highest-reward failures first.</summary>
     private static List<PreferencePair> ExpertPairs(string type, Dictionary<string, Trajectory> experts,
-        Dictionary<string, List<Trajectory>> failures, CoevoOptions options)
+        OrderedDictionary<string, List<Trajectory>> failures, CoevoOptions options)
     {
         var pairs = new List<PreferencePair>();
         foreach ((string task, List<Trajectory> rejected) in failures)
