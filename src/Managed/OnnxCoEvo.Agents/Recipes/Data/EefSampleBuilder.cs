@@ -54,6 +54,15 @@ public sealed record EefExpertResult(
     IReadOnlyList<Trajectory> Samples);
 
 /// <summary>One iteration's EEF data and the counts the run logs.</summary>
+/// <param name="Samples">SFT samples with per-turn loss flags, expert by expert in input order, states in increasing order.</param>
+/// <param name="Segments">Every expert's segments between consecutive probed states (see <see cref="EefSegment.TaskId"/>).</param>
+/// <param name="FailedExperts">Expert trajectories probed (those meeting the success rule are skipped).</param>
+/// <param name="Probes">Probe states planned, s0 not included.</param>
+/// <param name="ProbeSuccesses">Probe states (k &gt; 0) with at least one successful rollout, used for a sample or not.</param>
+/// <param name="Beneficial">Segments labelled beneficial.</param>
+/// <param name="Harmful">Segments labelled harmful.</param>
+/// <param name="NewPositives">Tasks with at least one sample this iteration.</param>
+/// <param name="RecoverySamples">Samples whose prefix holds a harmful segment (metadata "eef": "recovery").</param>
 public sealed record EefIterationResult(
     IReadOnlyList<Trajectory> Samples,
     IReadOnlyList<EefSegment> Segments,
