@@ -76,6 +76,34 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_quick_demo_trains_a_base_agent_and_compares_recipes_from_it()
+    {
+        string demo = _dir.File("demo");
+        Assert.Equal(0, Program.Dispatch(["demo", "--quick", "--recipes", "sft,eto", "--out", demo], TextWriter.Null));
+
+        string report = File.ReadAllText(Path.Combine(demo, "report.md"));
+        Assert.Contains("| base agent (SFT on expert successes) |", report);
+        Assert.Contains("| sft |", report);
+        Assert.Contains("| eto |", report);
+        Assert.True(File.Exists(Path.Combine(demo, "agent-train", "model", "onnx", "model.onnx")));
+        // Every recipe starts from the base agent and learns from the same expert file.
+        foreach (string recipe in new[] { "sft", "eto" })
+        {
+            RunConfig config = RunConfig.Load(Path.Combine(demo, "runs", recipe, RunConfig.ResolvedFileName));
+            Assert.Equal(Path.Combine(demo, "agent-train", "model"), config.Model);
+            Assert.Equal(Path.Combine(demo, "experts.jsonl"), config.Experts);
+        }
+
+        // Again: nothing is redone, the comparison is the same.
+        Dictionary<string, string> markers = Directory.EnumerateFiles(demo, "*.done", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllText);
+        Assert.Equal(0, Program.Dispatch(["demo", "--quick", "--recipes", "sft,eto", "--out", demo], TextWriter.Null));
+        Assert.Equal(markers, Directory.EnumerateFiles(demo, "*.done", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllText));
+        Assert.Equal(report, File.ReadAllText(Path.Combine(demo, "report.md")));
+
+        Assert.Throws<ArgumentException>(() => Program.Dispatch(["demo", "--quick", "--recipes", "ppo", "--out", demo], TextWriter.Null));
+    }
+
+    [Fact]
     public void Run_without_a_config_needs_recipe_env_and_model()
     {
         var e = Assert.Throws<ArgumentException>(() => Program.Dispatch(["run", "--recipe", "sft"], TextWriter.Null));

@@ -14,7 +14,7 @@ public static class CommandCatalog
 
     public static IReadOnlyList<VerbGroup> Groups { get; } =
     [
-        new("", "top-level verbs", [typeof(DoctorCommand), typeof(ExpertCommand), typeof(RolloutCommand), typeof(EvalCommand), typeof(RunCommand)]),
+        new("", "top-level verbs", [typeof(DoctorCommand), typeof(ExpertCommand), typeof(RolloutCommand), typeof(EvalCommand), typeof(RunCommand), typeof(DemoCommand)]),
         new("env", "built-in text environments and AgentGym-compatible serving", [typeof(EnvInfoCommand), typeof(EnvServeCommand)]),
         new("model", "create and inspect Hugging Face-format model directories", [typeof(ModelInitCommand), typeof(ModelInfoCommand)]),
         new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),

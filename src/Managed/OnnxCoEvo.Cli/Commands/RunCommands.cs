@@ -80,7 +80,7 @@ public sealed class RunCommand : ICliCommand
         try
         {
             RunReport report = await runner.RunAsync(stop.Token).ConfigureAwait(false);
-            WriteTable(report);
+            WriteTable(report.Scores);
             AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(report.ReportPath)}");
             return 0;
         }
@@ -119,13 +119,58 @@ public sealed class RunCommand : ICliCommand
     }
 
     /// <summary>The report's table on the terminal (EEF's main-table columns).</summary>
-    internal static void WriteTable(RunReport report)
+    internal static void WriteTable(IEnumerable<IterationScore> rows)
     {
         static string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
         var table = new Table().AddColumns("method", "win rate %", "reward x100", "failure %", "near-success %", "episodes");
-        foreach (IterationScore s in report.Scores)
+        foreach (IterationScore s in rows)
             table.AddRow(Markup.Escape(s.Method), F(100 * s.SuccessRate), F(s.Score), F(100 * s.FailureShare), F(100 * s.NearSuccessShare),
                 s.Episodes.ToString(CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
+    }
+}
+
+[Verb("demo", HelpText = "End to end on WebShop: tiny model, expert, base agent (SFT on expert successes), then sft, rft, eef, eto and coevo from it, compared on the test split. Resumable.")]
+public sealed class DemoCommand : ICliCommand
+{
+    [Option("out", Default = "runs/demo", HelpText = "Demo directory (model, experts, base agent, one run per recipe, report.md).")]
+    public string Out { get; set; } = "";
+
+    [Option("quick", HelpText = "Shrink everything to seconds per stage (a pipeline check, not a measurement).")]
+    public bool Quick { get; set; }
+
+    [Option("recipes", HelpText = "Comma-separated recipes to run (default sft,rft,eef,eto,coevo).")]
+    public string? Recipes { get; set; }
+
+    [Option("seed", Default = 0UL, HelpText = "Seed of the model, the expert, sampling and training.")]
+    public ulong Seed { get; set; }
+
+    public int Run() => RunAsync().GetAwaiter().GetResult();
+
+    private async Task<int> RunAsync()
+    {
+        DemoSettings settings = (Quick ? DemoSettings.Quick : new DemoSettings()) with { Seed = Seed };
+        if (Recipes is not null)
+        {
+            string[] recipes = Recipes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            string? unknown = recipes.FirstOrDefault(r => !RecipeNames.All.Contains(r));
+            if (unknown is not null || recipes.Length == 0)
+                throw new ArgumentException($"--recipes: '{unknown}' is not a recipe; known: {string.Join(", ", RecipeNames.All)}");
+            settings = settings with { Recipes = recipes };
+        }
+        var demo = new DemoRun(Out, settings, line => AnsiConsole.MarkupLine(Markup.Escape(line)));
+        using var stop = new CtrlCStop();
+        try
+        {
+            IReadOnlyList<IterationScore> rows = await demo.RunAsync(stop.Token).ConfigureAwait(false);
+            RunCommand.WriteTable(rows);
+            AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(demo.ReportPath)}");
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine($"[yellow]stopped[/]: run the same command again to resume ({Markup.Escape(demo.Directory)})");
+            return 1;
+        }
     }
 }

@@ -64,10 +64,7 @@ public sealed record RunReport(string RunName, string Recipe, IReadOnlyList<Iter
                   $"training {config.Train.Mode}; rollouts: {config.Rollout.Samples} per train task at temperature " +
                   $"{F(config.Rollout.Temperature ?? 0, "0.##")}" + (config.UsesEef ? $", plus {config.Eef.Probes} EEF probes per failed expert trajectory" : "") +
                   ". Resolved settings: config.resolved.yaml.\n\n");
-        md.Append("| Method | Win rate (%) | Reward (x100) | Failure (%) | Near-success (%) | Episodes |\n");
-        md.Append("|---|---:|---:|---:|---:|---:|\n");
-        foreach (IterationScore s in Scores)
-            md.Append($"| {s.Method} | {F(100 * s.SuccessRate)} | {F(s.Score)} | {F(100 * s.FailureShare)} | {F(100 * s.NearSuccessShare)} | {s.Episodes} |\n");
+        AppendTable(md, Scores);
         md.Append("\nWin = reward 1.0; near-success = a failure with reward >= 0.6 (co-evolving agents' hard negatives).\n\n");
         md.Append("![learning curve](learning_curve.svg)\n");
         if (counts.Count > 0)
@@ -79,6 +76,15 @@ public sealed record RunReport(string RunName, string Recipe, IReadOnlyList<Iter
                         md.Append($"- iter {k} {stage}: ").Append(string.Join(", ", o.Select(kv => $"{kv.Key.Replace('_', ' ')} {Format(kv.Value)}"))).Append('\n');
         }
         return md.ToString();
+    }
+
+    /// <summary>EEF's main-table columns (win rate, reward x100) plus the failure and near-success shares.</summary>
+    public static void AppendTable(StringBuilder md, IEnumerable<IterationScore> rows)
+    {
+        md.Append("| Method | Win rate (%) | Reward (x100) | Failure (%) | Near-success (%) | Episodes |\n");
+        md.Append("|---|---:|---:|---:|---:|---:|\n");
+        foreach (IterationScore s in rows)
+            md.Append($"| {s.Method} | {F(100 * s.SuccessRate)} | {F(s.Score)} | {F(100 * s.FailureShare)} | {F(100 * s.NearSuccessShare)} | {s.Episodes} |\n");
     }
 
     private static string Format(JsonNode? value) =>

@@ -66,6 +66,25 @@ public sealed class RunConfigTests : IDisposable
     }
 
     [Fact]
+    public void Every_example_config_resolves()
+    {
+        string? directory = AppContext.BaseDirectory;
+        while (directory is not null && !Directory.Exists(Path.Combine(directory, "examples", "recipes")))
+            directory = Path.GetDirectoryName(directory);
+        Assert.NotNull(directory);
+        string[] files = Directory.GetFiles(Path.Combine(directory, "examples", "recipes"), "*.yaml");
+        Assert.NotEmpty(files);
+        var recipes = new HashSet<string>();
+        foreach (string file in files)
+        {
+            RunConfig config = RunConfig.Load(file).Resolve(file);
+            recipes.Add(config.Recipe);
+            Assert.Equal(config.Name, RunConfig.Parse(config.ToYaml()).Resolve().Name);
+        }
+        Assert.Equal(RecipeNames.All.ToHashSet(), recipes);
+    }
+
+    [Fact]
     public void A_difference_is_named_by_its_field()
     {
         RunConfig a = RunConfig.Parse(Rft).Resolve();

@@ -1,5 +1,4 @@
-using System.Text.Json.Nodes;
-using OnnxCoEvo.Core.Models;
+using OnnxCoEvo.Agents.Recipes.Runs;
 
 namespace OnnxCoEvo.Tests.Agents.Recipes.Runs;
 
@@ -7,15 +6,7 @@ namespace OnnxCoEvo.Tests.Agents.Recipes.Runs;
 public static class SmallRuns
 {
     /// <summary>The tiny preset with a 4,096-token context (same weights; RoPE needs none): WebShop episodes pass 2,048 tokens.</summary>
-    public static string CreateTinyModel(string directory)
-    {
-        ModelDirectoryFactory.Create(new ModelDirectoryRequest { PresetName = "tiny", OutputDirectory = directory, Seed = 3 });
-        string configPath = Path.Combine(directory, ModelConfig.FileName);
-        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(configPath))!;
-        config["max_position_embeddings"] = 4096;
-        File.WriteAllText(configPath, config.ToJsonString());
-        return directory;
-    }
+    public static string CreateTinyModel(string directory) => DemoRun.CreateTinyModel(directory, context: 4096, seed: 3);
 
     /// <summary>A config of a few webshop tasks, short turns and episodes, one LoRA epoch per stage.</summary>
     public static string Config(string name, string recipe, string model, int iterations = 1, string extra = "") => $"""
