@@ -16,7 +16,8 @@ public sealed class RecipeRunnerTests : IDisposable
     public async Task An_eef_iteration_writes_every_stage_and_a_rerun_redoes_none()
     {
         string model = SmallRuns.CreateTinyModel(_dir.File("model"));
-        RunConfig config = RunConfig.Parse(SmallRuns.Config("eef-small", "eef", model, extra: "eef:\n  probes: 3")).Resolve();
+        RunConfig config = RunConfig.Parse(SmallRuns.Config("eef-small", "eef", model, extra: "eef:\n  probes: 3")
+            .Replace("samples: 2", "samples: 1")).Resolve();
         string runPath = _dir.File("runs/eef-small");
         var log = new List<string>();
         RunReport report = await new RecipeRunner(config, runPath, log.Add).RunAsync();
@@ -29,10 +30,10 @@ public sealed class RecipeRunnerTests : IDisposable
         foreach (string stage in new[] { "rollouts", "probes", "data", "train", "eval" })
             Assert.True(iteration.IsDone(stage), stage);
 
-        // Exploration A: every train task x samples, each key once.
+        // Exploration A: every train task once from s0 (EEF: 1 + M simulations per task), each key once.
         List<Trajectory> explored = TrajectoryStore.ReadAll(iteration.File("rollouts.jsonl"), strict: true).Records.ToList();
-        Assert.Equal(4 * 2, explored.Select(RolloutPlan.KeyOf).Distinct().Count());
-        Assert.Equal(8, explored.Count);
+        Assert.Equal(4, explored.Select(RolloutPlan.KeyOf).Distinct().Count());
+        Assert.Equal(4, explored.Count);
 
         // Exploration B: the probes of every failed expert trajectory, restored by replaying its steps.
         List<Trajectory> experts = TrajectoryStore.ReadAll(run.Experts).Records.ToList();
