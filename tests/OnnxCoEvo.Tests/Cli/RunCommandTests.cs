@@ -106,6 +106,8 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(report, File.ReadAllText(Path.Combine(demo, "report.md")));
 
         Assert.Throws<ArgumentException>(() => Program.Dispatch(["demo", "--quick", "--recipes", "ppo", "--out", demo], TextWriter.Null));
+        var budgets = Assert.Throws<ArgumentException>(() => Program.Dispatch(["demo", "--quick", "--train-tasks", "5", "--out", demo], TextWriter.Null));
+        Assert.Contains("train_tasks", budgets.Message);
     }
 
     [Fact]

@@ -145,18 +145,34 @@ public sealed class DemoCommand : ICliCommand
     [Option("seed", Default = 0UL, HelpText = "Seed of the model, the expert, sampling and training.")]
     public ulong Seed { get; set; }
 
+    [Option("products", HelpText = "Products in the synthetic WebShop catalog (default 200; --quick 50).")]
+    public int? Products { get; set; }
+
+    [Option("train-tasks", HelpText = "Only the first N train tasks (default all; --quick 4).")]
+    public int? TrainTasks { get; set; }
+
+    [Option("eval-tasks", HelpText = "Test tasks evaluated (default 50; --quick 2).")]
+    public int? EvalTasks { get; set; }
+
+    [Option("iterations", HelpText = "Iterations of every recipe but sft (default 2; --quick 1).")]
+    public int? Iterations { get; set; }
+
     public int Run() => RunAsync().GetAwaiter().GetResult();
 
     private async Task<int> RunAsync()
     {
-        DemoSettings settings = (Quick ? DemoSettings.Quick : new DemoSettings()) with { Seed = Seed };
+        DemoSettings defaults = Quick ? DemoSettings.Quick : new DemoSettings();
+        DemoSettings settings = defaults with
+        {
+            Seed = Seed,
+            WebShopProducts = Products ?? defaults.WebShopProducts,
+            TrainTasks = TrainTasks ?? defaults.TrainTasks,
+            EvalTasks = EvalTasks ?? defaults.EvalTasks,
+            Iterations = Iterations ?? defaults.Iterations,
+        };
         if (Recipes is not null)
         {
-            string[] recipes = Recipes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            string? unknown = recipes.FirstOrDefault(r => !RecipeNames.All.Contains(r));
-            if (unknown is not null || recipes.Length == 0)
-                throw new ArgumentException($"--recipes: '{unknown}' is not a recipe; known: {string.Join(", ", RecipeNames.All)}");
-            settings = settings with { Recipes = recipes };
+            settings = settings with { Recipes = Recipes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
         }
         var demo = new DemoRun(Out, settings, line => AnsiConsole.MarkupLine(Markup.Escape(line)));
         using var stop = new CtrlCStop();

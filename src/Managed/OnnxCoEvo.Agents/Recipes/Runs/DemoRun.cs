@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnnxCoEvo.Agents.Environments;
 using OnnxCoEvo.Agents.Rollouts;
@@ -34,6 +35,25 @@ public sealed record DemoSettings
     public ulong Seed { get; init; }
     public IReadOnlyList<string> Recipes { get; init; } = [RecipeNames.Sft, RecipeNames.Rft, RecipeNames.Eef, RecipeNames.Eto, RecipeNames.Coevo];
 
+    /// <summary>Refuses budgets below one (naming the setting) before anything runs.</summary>
+    public DemoSettings Validate()
+    {
+        void AtLeastOne(int? value, string name)
+        {
+            if (value is < 1) throw new ArgumentException($"demo: {name} must be at least 1, is {value}");
+        }
+        AtLeastOne(WebShopProducts, "products");
+        AtLeastOne(TrainTasks, "train tasks");
+        AtLeastOne(EvalTasks, "eval tasks");
+        AtLeastOne(Iterations, "iterations");
+        AtLeastOne(AgentEpochs, "agent epochs");
+        AtLeastOne(Samples, "samples");
+        AtLeastOne(Probes, "probes");
+        if (Recipes.Count == 0 || Recipes.Any(r => !RecipeNames.All.Contains(r)))
+            throw new ArgumentException($"demo: recipes must be among {string.Join(", ", RecipeNames.All)}, are '{string.Join(",", Recipes)}'");
+        return this;
+    }
+
     /// <summary>Everything shrunk to seconds per stage: a pipeline check, not a measurement.</summary>
     public static DemoSettings Quick { get; } = new()
     {
@@ -55,8 +75,9 @@ public sealed record DemoSettings
 /// model on the expert successes (the base agent, pi_SFT), builds its ONNX, then runs each recipe from that agent and
 /// compares them on the test split. Every step is resumable: the same command again continues.
 /// </summary>
-public sealed class DemoRun(string outputDirectory, DemoSettings settings, Action<string>? log = null)
+public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, Action<string>? log = null)
 {
+    private readonly DemoSettings _settings = demoSettings.Validate();
     private readonly StageLedger _ledger = new(Path.GetFullPath(outputDirectory));
     private readonly Action<string> _log = log ?? (_ => { });
 
@@ -69,12 +90,13 @@ public sealed class DemoRun(string outputDirectory, DemoSettings settings, Actio
     public async Task<IReadOnlyList<IterationScore>> RunAsync(CancellationToken stop = default)
     {
         System.IO.Directory.CreateDirectory(Directory);
+        ClaimSettings();
         _ledger.RunOnce("model", CreateModel, _log);
         await _ledger.RunOnceAsync("experts", () => RunExpertsAsync(stop), _log).ConfigureAwait(false);
         _ledger.RunOnce("agent", () => TrainAgent(stop), _log);
 
         var rows = new List<IterationScore>();
-        foreach (string recipe in settings.Recipes)
+        foreach (string recipe in _settings.Recipes)
         {
             RunConfig config = RecipeConfig(recipe).Resolve($"demo {recipe}");
             RunReport report = await new RecipeRunner(config, Path.Combine(Directory, "runs", config.Name), _log).RunAsync(stop).ConfigureAwait(false);
@@ -88,13 +110,39 @@ public sealed class DemoRun(string outputDirectory, DemoSettings settings, Actio
         return rows;
     }
 
+    /// <summary>
+    /// The model, experts and base agent are shared by every recipe: a demo directory keeps the budgets it started with
+    /// (settings.json); other budgets are refused naming the first that differs. The recipe list may change.
+    /// </summary>
+    private void ClaimSettings()
+    {
+        string path = _ledger.File("settings.json");
+        var mine = (JsonObject)JsonSerializer.SerializeToNode(_settings with { Recipes = [] }, SettingsJson)!;
+        mine.Remove("recipes");
+        if (!File.Exists(path))
+        {
+            AtomicFile.WriteAllText(path, mine.ToJsonString(SettingsJson) + "\n");
+            return;
+        }
+        JsonObject stored = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "root", "expected a JSON object");
+        foreach ((string name, JsonNode? value) in mine)
+        {
+            string? was = stored[name]?.ToJsonString();
+            if (was != value?.ToJsonString())
+                throw new ArgumentException($"{path}: {name} was {was ?? "(absent)"}, now {value?.ToJsonString() ?? "null"}; " +
+                    "a demo directory keeps its budgets: restore the option, or choose another --out");
+        }
+    }
+
+    private static readonly JsonSerializerOptions SettingsJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     private JsonObject CreateModel()
     {
         if (System.IO.Directory.Exists(ModelDirectory))
             System.IO.Directory.Delete(ModelDirectory, recursive: true); // a half-written model from a killed run
-        CreateTinyModel(ModelDirectory, settings.Context, settings.Seed);
-        _log($"model {ModelDirectory}: tiny preset, context {settings.Context}");
-        return new JsonObject { ["model"] = ModelDirectory, ["context"] = settings.Context };
+        CreateTinyModel(ModelDirectory, _settings.Context, _settings.Seed);
+        _log($"model {ModelDirectory}: tiny preset, context {_settings.Context}");
+        return new JsonObject { ["model"] = ModelDirectory, ["context"] = _settings.Context };
     }
 
     /// <summary>The tiny preset with its context widened to <paramref name="context"/> (RoPE has no weights for it).</summary>
@@ -109,18 +157,18 @@ public sealed class DemoRun(string outputDirectory, DemoSettings settings, Actio
     }
 
     private IEnvironmentSuite OpenWebShop() =>
-        EnvironmentRegistry.Open("webshop", new EnvironmentSettings { WebShopProducts = settings.WebShopProducts });
+        EnvironmentRegistry.Open("webshop", new EnvironmentSettings { WebShopProducts = _settings.WebShopProducts });
 
     private async Task<JsonObject> RunExpertsAsync(CancellationToken stop)
     {
         IEnvironmentSuite suite = OpenWebShop();
         IReadOnlyList<EnvironmentTask> tasks = suite.Tasks(EnvironmentSplits.Train);
-        if (settings.TrainTasks is { } limit)
+        if (_settings.TrainTasks is { } limit)
             tasks = tasks.Take(limit).ToArray();
         IReadOnlyList<RolloutWorkItem> work = RolloutPlan.Build(tasks, 1, RolloutShard.Whole, RolloutPlan.ReadFinishedKeys(ExpertsPath));
-        await using (var expert = suite.CreateExpert(new ExpertOptions { Seed = settings.Seed }))
+        await using (var expert = suite.CreateExpert(new ExpertOptions { Seed = _settings.Seed }))
         using (TrajectoryStore store = TrajectoryStore.OpenForAppend(ExpertsPath))
-            await new RolloutFarm(suite, expert).RunAsync(work, new TrajectoryFileSink(store), null, stop).ConfigureAwait(false);
+            await new RolloutFarm(suite, expert).RunAsync(work, new TrajectoryFileSink(store), RunProgress.Rollouts("experts", _log), stop).ConfigureAwait(false);
         IReadOnlyList<Trajectory> experts = TrajectoryStore.ReadAll(ExpertsPath).Records;
         int successes = experts.Count(t => t.MeetsSuccessRule);
         _log($"experts: {experts.Count} train episodes, {successes} successes");
@@ -142,15 +190,15 @@ public sealed class DemoRun(string outputDirectory, DemoSettings settings, Actio
             Options = new TrainingOptions
             {
                 Objective = TrainingObjective.Sft,
-                Epochs = settings.AgentEpochs,
-                LearningRate = settings.AgentLearningRate,
+                Epochs = _settings.AgentEpochs,
+                LearningRate = _settings.AgentLearningRate,
                 MicroBatchSize = 4,
-                Seed = settings.Seed,
+                Seed = _settings.Seed,
             },
-            InitSeed = settings.Seed,
+            InitSeed = _settings.Seed,
         };
-        _log($"agent: full fine-tune on the expert successes, {settings.AgentEpochs} epochs");
-        TrainingJobResult result = TrainingJob.Run(spec, stop: stop);
+        _log($"agent: full fine-tune on the expert successes, {_settings.AgentEpochs} epochs");
+        TrainingJobResult result = TrainingJob.Run(spec, null, RunProgress.Training("agent", _log), stop);
         if (!result.Summary.Completed || result.FinalOutput is null)
             throw new OperationCanceledException("the base agent's training stopped; run again to resume");
         OnnxDecoderExport.Export(result.FinalOutput);
@@ -171,30 +219,30 @@ public sealed class DemoRun(string outputDirectory, DemoSettings settings, Actio
         Name = recipe.Replace('+', '-'),
         Recipe = recipe,
         Env = "webshop",
-        WebshopProducts = settings.WebShopProducts,
+        WebshopProducts = _settings.WebShopProducts,
         Model = AgentDirectory,
         Experts = ExpertsPath,
-        Iterations = recipe == RecipeNames.Sft ? 1 : settings.Iterations,
-        Seed = settings.Seed,
-        Train = new RunTrainConfig { Epochs = settings.RecipeEpochs, LoraRank = settings.LoraRank, LoraAlpha = 2 * settings.LoraRank },
+        Iterations = recipe == RecipeNames.Sft ? 1 : _settings.Iterations,
+        Seed = _settings.Seed,
+        Train = new RunTrainConfig { Epochs = _settings.RecipeEpochs, LoraRank = _settings.LoraRank, LoraAlpha = 2 * _settings.LoraRank },
         Rollout = new RunRolloutConfig
         {
-            Samples = recipe == RecipeNames.Rft ? settings.Samples : null,
-            MaxNewTokens = settings.MaxNewTokens,
-            MaxSteps = settings.MaxSteps,
+            Samples = recipe == RecipeNames.Rft ? _settings.Samples : null,
+            MaxNewTokens = _settings.MaxNewTokens,
+            MaxSteps = _settings.MaxSteps,
             IncludeExample = false, // the agent was trained without the 1-shot example, and its context is small
-            TaskLimit = settings.TrainTasks,
+            TaskLimit = _settings.TrainTasks,
         },
-        Eval = new RunEvalConfig { Limit = settings.EvalTasks },
-        Eef = new RunEefConfig { Probes = settings.Probes },
+        Eval = new RunEvalConfig { Limit = _settings.EvalTasks },
+        Eef = new RunEefConfig { Probes = _settings.Probes },
     };
 
     private string Markdown(IReadOnlyList<IterationScore> rows)
     {
         var md = new StringBuilder("# coevo demo: recipes from one base agent (tiny model, WebShop)\n\n");
-        md.Append($"Synthetic WebShop with {settings.WebShopProducts} products; " +
-                  $"{(settings.TrainTasks is { } t ? t.ToString(CultureInfo.InvariantCulture) : "all")} train tasks; " +
-                  $"each recipe {settings.Iterations} iteration(s) from the base agent; evaluated greedily on {settings.EvalTasks} test tasks. " +
+        md.Append($"Synthetic WebShop with {_settings.WebShopProducts} products; " +
+                  $"{(_settings.TrainTasks is { } t ? t.ToString(CultureInfo.InvariantCulture) : "all")} train tasks; " +
+                  $"each recipe {_settings.Iterations} iteration(s) from the base agent; evaluated greedily on {_settings.EvalTasks} test tasks. " +
                   "Each recipe's own report: runs/<recipe>/report.md.\n\n");
         RunReport.AppendTable(md, rows);
         return md.ToString();

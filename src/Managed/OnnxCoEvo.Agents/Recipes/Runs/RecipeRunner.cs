@@ -307,7 +307,8 @@ public sealed class RecipeRunner
                 await using IPolicy policy = openPolicy();
                 using TrajectoryStore store = TrajectoryStore.OpenForAppend(path);
                 var farm = new RolloutFarm(_suite, policy, new RolloutOptions { Concurrency = _config.Rollout.Concurrency, MaxSteps = maxSteps ?? _config.Rollout.MaxSteps });
-                RolloutSummary summary = await farm.RunAsync(todo, new TrajectoryFileSink(store), null, _stop).ConfigureAwait(false);
+                RolloutSummary summary = await farm.RunAsync(todo, new TrajectoryFileSink(store),
+                    RunProgress.Rollouts($"{Path.GetFileName(ledger.Directory)}/{stage}", _log), _stop).ConfigureAwait(false);
                 if (summary.Errors > 0)
                     throw new InvalidOperationException(
                         $"{path}: {summary.Errors} episodes failed and were not written (first: {summary.FirstError}); run again to retry them");
@@ -476,7 +477,7 @@ public sealed class RecipeRunner
                 InitSeed = DeterministicRandom.DeriveSeed(_config.Seed, "adapter-init", (ulong)options.Seed),
             };
             _log($"{Path.GetFileName(iteration.Directory)}/{stage}: {options.Objective.ToString().ToLowerInvariant()} on {records} records from {origin}");
-            TrainingJobResult result = TrainingJob.Run(spec, stop: _stop);
+            TrainingJobResult result = TrainingJob.Run(spec, null, RunProgress.Training($"{Path.GetFileName(iteration.Directory)}/{stage}", _log), _stop);
             if (!result.Summary.Completed || result.FinalOutput is null)
                 throw new OperationCanceledException($"{stage} stopped at step {result.Summary.FinalStep} of {result.Summary.TotalSteps}; run again to resume");
             if (full)
