@@ -68,6 +68,8 @@ public sealed class RecipeRunner
     public async Task<RunReport> RunAsync(CancellationToken stop = default)
     {
         _stop = stop;
+        _explorations.Clear();
+        _eefSamples.Clear();
         _run.Claim(_config);
         _suite = EnvironmentRegistry.Open(_config.Env, new EnvironmentSettings { Seed = _config.EnvSeed, WebShopProducts = _config.WebshopProducts });
         _trainTasks = Limit(_suite.Tasks(EnvironmentSplits.Train), _config.Rollout.TaskLimit);
@@ -85,7 +87,7 @@ public sealed class RecipeRunner
             StageLedger iteration = _run.Iteration(k);
             switch (_config.Recipe)
             {
-                case RecipeNames.Sft: target = SftIteration(iteration, k); break;
+                case RecipeNames.Sft: target = SftIteration(iteration, k, target); break;
                 case RecipeNames.Rft: target = await RftIterationAsync(iteration, k, target).ConfigureAwait(false); break;
                 case RecipeNames.Eef: target = await EefIterationAsync(iteration, k, target).ConfigureAwait(false); break;
                 case RecipeNames.Eto: target = await EtoIterationAsync(iteration, k, target).ConfigureAwait(false); break;
@@ -103,12 +105,12 @@ public sealed class RecipeRunner
 
     // ---------------------------------------------------------------- recipes
 
-    /// <summary>SFT (behaviour cloning, §4.1): the starting model fine-tuned on the expert successes (EEF's SFT POS).</summary>
-    private AgentCheckpoint SftIteration(StageLedger iteration, int k)
+    /// <summary>SFT (behaviour cloning, §4.1): the starting model fine-tuned on the expert successes (EEF's SFT POS); more iterations train on.</summary>
+    private AgentCheckpoint SftIteration(StageLedger iteration, int k, AgentCheckpoint current)
     {
         int records = WriteSftData(iteration, "data", _experts.Where(t => t.MeetsSuccessRule).ToList(),
             new JsonObject { ["expert_successes"] = _experts.Count(t => t.MeetsSuccessRule) });
-        return TrainSft(iteration, k, records, _start);
+        return TrainSft(iteration, k, records, current);
     }
 
     /// <summary>RFT (§4.2): n samples per train task at temperature; successes join the positive set; SFT on experts + positives.</summary>
