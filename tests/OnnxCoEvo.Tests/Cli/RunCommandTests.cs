@@ -79,29 +79,31 @@ public sealed class RunCommandTests : IDisposable
     public void The_quick_demo_trains_a_base_agent_and_compares_recipes_from_it()
     {
         string demo = _dir.File("demo");
-        Assert.Equal(0, Program.Dispatch(["demo", "--quick", "--recipes", "eto,coevo", "--out", demo], TextWriter.Null));
+        Assert.Equal(0, Program.Dispatch(["demo", "--quick", "--recipes", "eto,eef+coevo", "--out", demo], TextWriter.Null));
 
         string report = File.ReadAllText(Path.Combine(demo, "report.md"));
         Assert.Contains("| base agent (SFT on expert successes) |", report);
-        Assert.Contains("| coevo |", report);
+        Assert.Contains("| eef+coevo |", report);
         Assert.Contains("| eto |", report);
         Assert.True(File.Exists(Path.Combine(demo, "agent-train", "model", "onnx", "model.onnx")));
         // Every recipe starts from the base agent and learns from the same expert file.
-        foreach (string recipe in new[] { "eto", "coevo" })
+        foreach (string recipe in new[] { "eto", "eef-coevo" })
         {
             RunConfig config = RunConfig.Load(Path.Combine(demo, "runs", recipe, RunConfig.ResolvedFileName));
             Assert.Equal(Path.Combine(demo, "agent-train", "model"), config.Model);
             Assert.Equal(Path.Combine(demo, "experts.jsonl"), config.Experts);
         }
 
-        // Co-evolving agents: both agents' rollouts, the failure agent's phase, its hard negatives, the target's DPO + SFT.
-        foreach (string stage in new[] { "rollouts-target", "rollouts-failure", "failure-pairs", "failure-train", "rollouts-hard", "pairs", "train", "eval" })
-            Assert.True(File.Exists(Path.Combine(demo, "runs", "coevo", "iter-01", stage + ".done")), stage);
-        Assert.Contains("near success share", File.ReadAllText(Path.Combine(demo, "runs", "coevo", "report.md")));
+        // EEF + co-evolving agents: both agents' rollouts, the failure agent's phase, its hard negatives, EEF probes and the
+        // target's SFT step, then the target's DPO + SFT.
+        foreach (string stage in new[] { "rollouts-target", "rollouts-failure", "failure-pairs", "failure-train", "rollouts-hard", "probes", "eef-data",
+                     "target-sft", "pairs", "train", "eval" })
+            Assert.True(File.Exists(Path.Combine(demo, "runs", "eef-coevo", "iter-01", stage + ".done")), stage);
+        Assert.Contains("near success share", File.ReadAllText(Path.Combine(demo, "runs", "eef-coevo", "report.md")));
 
         // Again: nothing is redone, the comparison is the same.
         Dictionary<string, string> markers = Directory.EnumerateFiles(demo, "*.done", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllText);
-        Assert.Equal(0, Program.Dispatch(["demo", "--quick", "--recipes", "eto,coevo", "--out", demo], TextWriter.Null));
+        Assert.Equal(0, Program.Dispatch(["demo", "--quick", "--recipes", "eto,eef+coevo", "--out", demo], TextWriter.Null));
         Assert.Equal(markers, Directory.EnumerateFiles(demo, "*.done", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllText));
         Assert.Equal(report, File.ReadAllText(Path.Combine(demo, "report.md")));
 
