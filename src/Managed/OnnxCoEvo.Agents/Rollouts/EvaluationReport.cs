@@ -14,6 +14,10 @@ public sealed record EvaluationReport
 {
     public const double NearSuccessFloor = 0.6;
 
+    /// <summary>A failure (reward &lt; 1) whose reward is at least <paramref name="floor"/>: Co-Evolving's hard negative.</summary>
+    public static bool IsNearSuccess(Trajectory trajectory, double floor = NearSuccessFloor) =>
+        !trajectory.MeetsSuccessRule && trajectory.Reward >= floor;
+
     public required string Environment { get; init; }
     public required string Split { get; init; }
     public required string Policy { get; init; }
@@ -37,7 +41,7 @@ public sealed record EvaluationReport
     {
         int n = trajectories.Count;
         int successes = trajectories.Count(t => t.MeetsSuccessRule);
-        int nearSuccess = trajectories.Count(t => !t.MeetsSuccessRule && t.Reward >= NearSuccessFloor);
+        int nearSuccess = trajectories.Count(t => IsNearSuccess(t));
         return new EvaluationReport
         {
             Environment = environment,

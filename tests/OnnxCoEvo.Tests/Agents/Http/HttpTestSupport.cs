@@ -12,35 +12,26 @@ namespace OnnxCoEvo.Tests.Agents.Http;
 /// The counter environment speaking the WebShop dialect, so both dialects are exercised without the real WebShop: the
 /// search bar is shown until the first step, and the final step carries a WebShop-like info breakdown.
 /// </summary>
-public sealed class WebShopDialectCounterSuite(IEnvironmentSuite counter) : IEnvironmentSuite
+public sealed class WebShopDialectCounterSuite(IEnvironmentSuite counter) : DelegatingEnvironmentSuite(counter)
 {
     public WebShopDialectCounterSuite() : this(new CounterEnvironmentSuite()) { }
 
-    public string Name => counter.Name;
-    public ReActProtocol Protocol => counter.Protocol;
-    public AgentGymDialect Dialect => AgentGymDialect.WebShop;
-    public IReadOnlyList<string> Splits => counter.Splits;
-    public IReadOnlyList<EnvironmentTask> Tasks(string split) => counter.Tasks(split);
-    public EnvironmentTask Task(int index) => counter.Task(index);
-    public IEnvironmentSession CreateSession() => new Session(counter.CreateSession());
-    public IPolicy CreateExpert(ExpertOptions options) => counter.CreateExpert(options);
-    public IReadOnlyDictionary<string, double> ExpertFailureModes => counter.ExpertFailureModes;
+    public override AgentGymDialect Dialect => AgentGymDialect.WebShop;
+    public override IEnvironmentSession CreateSession() => new Session(Inner.CreateSession());
 
-    private sealed class Session(IEnvironmentSession inner) : IEnvironmentSession
+    private sealed class Session(IEnvironmentSession inner) : DelegatingEnvironmentSession(inner)
     {
         private int _steps;
 
-        public EnvironmentTask? Task => inner.Task;
-
-        public ValueTask<string> ResetAsync(EnvironmentTask task, CancellationToken cancellationToken = default)
+        public override ValueTask<string> ResetAsync(EnvironmentTask task, CancellationToken cancellationToken = default)
         {
             _steps = 0;
-            return inner.ResetAsync(task, cancellationToken);
+            return base.ResetAsync(task, cancellationToken);
         }
 
-        public async ValueTask<StepResult> StepAsync(string action, CancellationToken cancellationToken = default)
+        public override async ValueTask<StepResult> StepAsync(string action, CancellationToken cancellationToken = default)
         {
-            StepResult step = await inner.StepAsync(action, cancellationToken);
+            StepResult step = await base.StepAsync(action, cancellationToken);
             _steps++;
             if (!step.Done)
                 return step;
@@ -53,12 +44,8 @@ public sealed class WebShopDialectCounterSuite(IEnvironmentSuite counter) : IEnv
             return step with { Info = info };
         }
 
-        public ValueTask<string> ObservationAsync(CancellationToken cancellationToken = default) => inner.ObservationAsync(cancellationToken);
-
-        public async ValueTask<ActionSpace> AvailableActionsAsync(CancellationToken cancellationToken = default) =>
-            (await inner.AvailableActionsAsync(cancellationToken)) with { HasSearchBar = _steps == 0 };
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
+        public override async ValueTask<ActionSpace> AvailableActionsAsync(CancellationToken cancellationToken = default) =>
+            (await base.AvailableActionsAsync(cancellationToken)) with { HasSearchBar = _steps == 0 };
     }
 }
 

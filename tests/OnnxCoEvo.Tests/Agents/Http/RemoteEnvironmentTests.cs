@@ -187,16 +187,8 @@ public sealed class RemoteEnvironmentTests
             answer(request) is { } response ? Task.FromResult(response) : base.SendAsync(request, cancellationToken);
     }
 
-    private sealed class RenamedSuite(IEnvironmentSuite inner, string name) : IEnvironmentSuite
+    private sealed class RenamedSuite(IEnvironmentSuite inner, string name) : DelegatingEnvironmentSuite(inner)
     {
-        public string Name => name;
-        public OnnxCoEvo.Agents.Protocol.ReActProtocol Protocol => inner.Protocol;
-        public AgentGymDialect Dialect => inner.Dialect;
-        public IReadOnlyList<string> Splits => inner.Splits;
-        public IReadOnlyList<EnvironmentTask> Tasks(string split) => inner.Tasks(split);
-        public EnvironmentTask Task(int index) => inner.Task(index);
-        public IEnvironmentSession CreateSession() => inner.CreateSession();
-        public OnnxCoEvo.Agents.Policies.IPolicy CreateExpert(ExpertOptions options) => inner.CreateExpert(options);
-        public IReadOnlyDictionary<string, double> ExpertFailureModes => inner.ExpertFailureModes;
+        public override string Name => name;
     }
 }

@@ -197,27 +197,14 @@ public sealed class RolloutFarmTests
     }
 
     /// <summary>The counter suite, except that stepping task <c>failingIndex</c> throws (a broken remote environment).</summary>
-    private sealed class FlakySuite(CounterEnvironmentSuite inner, int failingIndex) : IEnvironmentSuite
+    private sealed class FlakySuite(CounterEnvironmentSuite inner, int failingIndex) : DelegatingEnvironmentSuite(inner)
     {
-        public string Name => inner.Name;
-        public ReActProtocol Protocol => inner.Protocol;
-        public AgentGymDialect Dialect => inner.Dialect;
-        public IReadOnlyList<string> Splits => inner.Splits;
-        public IReadOnlyList<EnvironmentTask> Tasks(string split) => inner.Tasks(split);
-        public EnvironmentTask Task(int index) => inner.Task(index);
-        public IEnvironmentSession CreateSession() => new FlakySession(inner.CreateSession(), failingIndex);
-        public IPolicy CreateExpert(ExpertOptions options) => inner.CreateExpert(options);
-        public IReadOnlyDictionary<string, double> ExpertFailureModes => inner.ExpertFailureModes;
+        public override IEnvironmentSession CreateSession() => new FlakySession(Inner.CreateSession(), failingIndex);
     }
 
-    private sealed class FlakySession(IEnvironmentSession inner, int failingIndex) : IEnvironmentSession
+    private sealed class FlakySession(IEnvironmentSession inner, int failingIndex) : DelegatingEnvironmentSession(inner)
     {
-        public EnvironmentTask? Task => inner.Task;
-        public ValueTask<string> ResetAsync(EnvironmentTask task, CancellationToken cancellationToken = default) => inner.ResetAsync(task, cancellationToken);
-        public ValueTask<StepResult> StepAsync(string action, CancellationToken cancellationToken = default) =>
-            inner.Task?.Index == failingIndex ? throw new IOException("connection reset by peer") : inner.StepAsync(action, cancellationToken);
-        public ValueTask<string> ObservationAsync(CancellationToken cancellationToken = default) => inner.ObservationAsync(cancellationToken);
-        public ValueTask<ActionSpace> AvailableActionsAsync(CancellationToken cancellationToken = default) => inner.AvailableActionsAsync(cancellationToken);
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
+        public override ValueTask<StepResult> StepAsync(string action, CancellationToken cancellationToken = default) =>
+            Task?.Index == failingIndex ? throw new IOException("connection reset by peer") : base.StepAsync(action, cancellationToken);
     }
 }

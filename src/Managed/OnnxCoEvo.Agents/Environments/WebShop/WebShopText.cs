@@ -47,7 +47,8 @@ public static class WebShopText
     {
         HashSet<string> a = ContentWords(left);
         HashSet<string> b = ContentWords(right);
-        int union = a.Count + b.Count - a.Count(b.Contains);
-        return union == 0 ? 0 : (double)a.Count(b.Contains) / union;
+        int shared = a.Count(b.Contains);
+        int union = a.Count + b.Count - shared;
+        return union == 0 ? 0 : (double)shared / union;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OnnxCoEvo.Agents.Rollouts;
 using OnnxCoEvo.Core.Trajectories;
 
 namespace OnnxCoEvo.Agents.Recipes.Data;
@@ -10,7 +11,7 @@ namespace OnnxCoEvo.Agents.Recipes.Data;
 public sealed record CoevoOptions
 {
     /// <summary>Near-success failures have reward in [this, 1) (the paper's 0.6 analysis threshold).</summary>
-    public double NearSuccessFloor { get; init; } = 0.6;
+    public double NearSuccessFloor { get; init; } = EvaluationReport.NearSuccessFloor;
 
     /// <summary>Rejected sides are truncated as in ETO.</summary>
     public int RejectedExtraTurns { get; init; } = 5;
@@ -82,8 +83,8 @@ public static class CoevoPairBuilder
     }
 
     /// <summary>Share of rollouts that are near-success failures.</summary>
-    public static double NearSuccessShare(IReadOnlyList<Trajectory> rollouts, double floor = 0.6) =>
-        rollouts.Count == 0 ? 0 : rollouts.Count(t => !t.MeetsSuccessRule && t.Reward >= floor) / (double)rollouts.Count;
+    public static double NearSuccessShare(IReadOnlyList<Trajectory> rollouts, double floor = EvaluationReport.NearSuccessFloor) =>
+        rollouts.Count == 0 ? 0 : rollouts.Count(t => EvaluationReport.IsNearSuccess(t, floor)) / (double)rollouts.Count;
 
     private static CoevoOptions Check(CoevoOptions? options)
     {

@@ -294,6 +294,7 @@ public sealed class RecipeRunner
         IReadOnlyList<RolloutWorkItem> work, Func<IReadOnlyList<Trajectory>, JsonObject>? finish = null, int? maxSteps = null)
     {
         string path = ledger.File(fileName);
+        IReadOnlyList<Trajectory>? read = null; // the stage's trajectories when this call ran it (a finished stage is read below)
         await ledger.RunOnceAsync(stage, async () =>
         {
             System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -315,7 +316,7 @@ public sealed class RecipeRunner
                     throw new InvalidOperationException(
                         $"{path}: {summary.Errors} episodes failed and were not written (first: {summary.FirstError}); run again to retry them");
             }
-            IReadOnlyList<Trajectory> all = ReadStage(path, work);
+            IReadOnlyList<Trajectory> all = read = ReadStage(path, work);
             JsonObject counts = finish?.Invoke(all) ?? [];
             counts["episodes"] = all.Count;
             counts["successes"] = all.Count(t => t.MeetsSuccessRule);
@@ -324,7 +325,7 @@ public sealed class RecipeRunner
             counts["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
             return counts;
         }, _log).ConfigureAwait(false);
-        return ReadStage(path, work);
+        return read ?? ReadStage(path, work);
     }
 
     /// <summary>The stage file's trajectories for the work items, in work order, the first one written per key.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using OnnxCoEvo.Agents.Rollouts;
 using OnnxCoEvo.Core;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -304,6 +305,6 @@ public sealed record RunCoevoConfig
     public float Beta { get; init; } = 0.1f;
     public float DpoWeight { get; init; } = 0.5f;
     public float SftWeight { get; init; } = 0.5f;
-    public double NearSuccessFloor { get; init; } = 0.6;
+    public double NearSuccessFloor { get; init; } = EvaluationReport.NearSuccessFloor;
     public int MaxPairsPerTask { get; init; } = 2;
 }
