@@ -46,4 +46,23 @@ public class ModelPresetsTests
         Assert.True(ModelPresets.TryGet("Tiny", out ModelPreset? tiny));
         Assert.Equal("tiny", tiny.Name);
     }
+
+    [Fact]
+    public void Tiny_model_takes_the_vocabulary_of_a_larger_tokenizer_learned_with_an_extra_corpus()
+    {
+        using var directory = new TempDirectory();
+        string[] corpus = Enumerable.Range(0, 400).Select(i => $"Shelf {i} [SEP] lantern kettle hammock blanket teapot {i * 31 % 997}").ToArray();
+        ModelPreset preset = ModelDirectoryFactory.Create(new ModelDirectoryRequest
+        {
+            PresetName = "tiny",
+            OutputDirectory = directory.Path,
+            TokenizerVocabSize = 2048,
+            TokenizerCorpus = corpus,
+        });
+        // The tiny model's vocabulary is its tokenizer's: above the built-in 1,024, at most the 2,048 asked for.
+        int vocabulary = OnnxCoEvo.Core.Tokenization.BpeTokenizer.Load(directory.Path).VocabSize;
+        Assert.InRange(vocabulary, 1500, 2048);
+        Assert.Equal(vocabulary, preset.Config.VocabSize);
+        Assert.Equal(vocabulary, ModelConfig.Load(Path.Combine(directory.Path, ModelConfig.FileName)).VocabSize);
+    }
 }

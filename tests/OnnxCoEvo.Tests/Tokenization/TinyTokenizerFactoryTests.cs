@@ -41,6 +41,28 @@ public class TinyTokenizerFactoryTests
     }
 
     [Fact]
+    public void A_tokenizer_that_also_learns_from_an_environments_text_encodes_that_text_in_fewer_tokens()
+    {
+        // Pages of a made-up shop: boilerplate and product words the built-in corpus has never seen.
+        string[] products = ["quasar lantern", "nebula kettle", "zephyr hammock", "tundra blanket", "meridian teapot"];
+        string[] corpus = Enumerable.Range(0, 300).Select(i =>
+            $"Storefront [SEP] Basket Overview [SEP] {products[i % products.Length]} [SEP] Unit Price: ${i % 97}.{i % 10}9 " +
+            $"[SEP] Dispatch Estimate [SEP] Add To Basket [SEP] Item {i * 7919 % 10007}").ToArray();
+        BpeTokenizer learned = TinyTokenizerFactory.Create(2048, TinyTokenizerStyle.Plain, corpus);
+        BpeTokenizer builtIn = TinyTokenizerFactory.Create();
+
+        // Merges stop when no pair occurs twice: up to the requested size, well above the built-in corpus's 1,024.
+        Assert.InRange(learned.VocabSize, 1500, 2048);
+        Assert.Equal(PlainChatTemplate.TokenizerSpecialTokens, Enumerable.Range(0, 6).Select(id => learned.IdToToken(id)));
+        string page = "Storefront [SEP] Basket Overview [SEP] zephyr hammock [SEP] Unit Price: $12.59 [SEP] Dispatch Estimate [SEP] Add To Basket";
+        Assert.True(learned.Encode(page).Length * 2 < builtIn.Encode(page).Length,
+            $"{learned.Encode(page).Length} tokens learned vs {builtIn.Encode(page).Length} built-in");
+        Assert.Equal(page, learned.Decode(learned.Encode(page)));
+        // Deterministic: the same corpus gives the same merges.
+        Assert.Equal(learned.Encode(page), TinyTokenizerFactory.Create(2048, TinyTokenizerStyle.Plain, corpus).Encode(page));
+    }
+
+    [Fact]
     public void Llama3_style_prepends_bos_on_encode_with_special_tokens()
     {
         var tokenizer = TinyTokenizerFactory.Create(style: TinyTokenizerStyle.Llama3);

@@ -30,6 +30,40 @@ public sealed class TrainingDatasetsTests : IDisposable
     }
 
     [Fact]
+    public void Sft_cuts_the_final_observation_that_no_trained_token_follows()
+    {
+        Trajectory withTail = TrainingSamples.Episode(0) with
+        {
+            Turns = [.. TrainingSamples.Episode(0).Turns, ChatMessage.User("Observation: Thank you for shopping with us! [SEP] Your score 1.0")],
+        };
+        string path = TrainingSamples.WriteSft(_dir, 1, make: _ => withTail);
+        TrainingSequence cut = TrainingDatasets.ReadSft(path, null, Encoder, 4096, OverlengthPolicy.Error).Examples[0].Sequence;
+        TrainingSequence full = Encoder.Encode(withTail.Turns);
+
+        Assert.True(cut.LossMask[^1]); // ends on the last trained token (the assistant's end token)
+        Assert.Equal(full.TokenIds[..cut.Length], cut.TokenIds);
+        Assert.Equal(full.ScoredTokenCount, cut.ScoredTokenCount);
+        Assert.DoesNotContain("Thank you", Encoder.Template.Tokenizer.Decode(cut.TokenIds));
+    }
+
+    [Fact]
+    public void Sft_on_all_tokens_scores_every_token_after_the_first()
+    {
+        string path = TrainingSamples.WriteSft(_dir, 2);
+        var (assistant, assistantReport) = TrainingDatasets.ReadSft(path, null, Encoder, 4096, OverlengthPolicy.Error);
+        var (all, allReport) = TrainingDatasets.ReadSft(path, null, Encoder, 4096, OverlengthPolicy.Error, tokens: SftTokens.All);
+
+        TrainingSequence s = all[0].Sequence;
+        Assert.Equal(s.Length - 1, s.ScoredTokenCount);
+        Assert.False(s.LossMask[0]);
+        Assert.Contains("Observation", Encoder.Template.Tokenizer.Decode(s.TokenIds.Where((_, i) => s.LossMask[i]).ToArray()));
+        Assert.True(allReport.TrainedTokens > 2 * assistantReport.TrainedTokens);
+        // The same text (all of it: nothing is cut when every token is scored); only the mask differs.
+        Assert.Equal(Encoder.Encode(TrainingSamples.Episode(0).Turns).TokenIds, s.TokenIds);
+        Assert.Equal(assistant[0].Sequence.TokenIds, s.TokenIds[..assistant[0].Sequence.Length]);
+    }
+
+    [Fact]
     public void Sft_successes_only_drops_failed_trajectories_and_counts_them()
     {
         string path = TrainingSamples.WriteSft(_dir, 4, make: i => TrainingSamples.Episode(i, reward: i % 2 == 0 ? 1.0 : 0.4));

@@ -51,6 +51,13 @@ public sealed record ExpertOptions
     public bool NoFailures { get; init; }
     public IReadOnlyDictionary<string, double> FailureRates { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>
+    /// Environments with a search action (webshop): the expert's good search repeats the instruction's own words when
+    /// they list the target on the first results page (keywords otherwise), instead of picking keywords. Copying the
+    /// instruction is what a small model can learn in minutes; picking keywords that generalise takes far more data.
+    /// </summary>
+    public bool SearchWithInstruction { get; init; }
+
     /// <summary>The effective rate of each mode: defaults, then overrides, then <see cref="NoFailures"/>.</summary>
     public IReadOnlyDictionary<string, double> Resolve(string environment, IReadOnlyDictionary<string, double> defaults)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using CommandLine;
 using OnnxCoEvo.Cli.Terminal;
 using OnnxCoEvo.Core.Models;
+using OnnxCoEvo.Core.Trajectories;
 using OnnxCoEvo.Core.SafeTensors;
 using Spectre.Console;
 
@@ -25,6 +26,10 @@ public sealed class ModelInitCommand : ICliCommand
     [Option("vocab", Default = 1024, HelpText = "Size of the BPE tokenizer trained for the model (the tiny model's vocabulary).")]
     public int Vocab { get; set; }
 
+    [Option("tokenizer-corpus", HelpText = "Trajectory file (any format `coevo data info` reads) whose text the tokenizer also " +
+        "learns from, so the environment's pages take fewer tokens (tiny preset: use with --vocab 2048 or more).")]
+    public string? TokenizerCorpus { get; set; }
+
     [Option("max-shard-gb", Default = 5.0, HelpText = "Split weights into shards of at most this many GB (Hugging Face's default is 5).")]
     public double MaxShardGb { get; set; }
 
@@ -40,6 +45,7 @@ public sealed class ModelInitCommand : ICliCommand
             Seed = Seed,
             DType = DType is null ? null : ParseDType(DType),
             TokenizerVocabSize = Vocab,
+            TokenizerCorpus = TokenizerCorpus is null ? [] : TrajectoryTexts.Read(TokenizerCorpus),
             MaxShardBytes = MaxShardGb > 0 ? (long)(MaxShardGb * 1e9)
                 : throw new ArgumentException($"--max-shard-gb must be positive, not {MaxShardGb}"),
             Overwrite = Force,

@@ -60,6 +60,10 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
     [Option("no-failures", HelpText = "Expert policy: never apply a failure mode (the expert at its best).")]
     public bool NoFailures { get; set; }
 
+    [Option("search-with-instruction", HelpText = "Expert policy (webshop): the good search repeats the instruction's words when " +
+        "they list the target on the first page (keywords otherwise); the style a small model learns fastest.")]
+    public bool SearchWithInstruction { get; set; }
+
     [Option("failure-rates", HelpText = "Expert policy: override failure-mode rates, e.g. wrong_item=0.2,missing_option=0 (see `coevo env info`).")]
     public string? FailureRates { get; set; }
 
@@ -124,7 +128,7 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
 
         IReadOnlySet<string> finished = RolloutPlan.ReadFinishedKeys(output);
         IReadOnlyList<RolloutWorkItem> work = RolloutPlan.Build(tasks, SamplesPerTask, shard, finished);
-        var expertOptions = new ExpertOptions { Seed = Seed, NoFailures = NoFailures, FailureRates = PolicyFactory.ParseFailureRates(FailureRates) };
+        var expertOptions = new ExpertOptions { Seed = Seed, NoFailures = NoFailures, SearchWithInstruction = SearchWithInstruction, FailureRates = PolicyFactory.ParseFailureRates(FailureRates) };
         await using IPolicy policy = PolicyFactory.Create(PolicySpec, suite, expertOptions, ModelOptions());
         var options = new RolloutOptions
         {

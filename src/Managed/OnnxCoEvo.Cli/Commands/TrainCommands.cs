@@ -96,6 +96,8 @@ public abstract class TrainCommandBase : ICliCommand
 
     protected virtual bool SuccessesOnly => false;
 
+    protected virtual SftTokens TrainOn => SftTokens.Assistant;
+
     public int Run()
     {
         var options = Customize(new TrainingOptions
@@ -132,6 +134,7 @@ public abstract class TrainCommandBase : ICliCommand
             MaxLength = MaxLength,
             Overlength = SkipLong ? OverlengthPolicy.Skip : OverlengthPolicy.Error,
             SuccessesOnly = SuccessesOnly,
+            TrainOn = TrainOn,
             Template = Template,
             InitSeed = Seed,
         };
@@ -194,7 +197,13 @@ public sealed class TrainSftCommand : TrainCommandBase
 
     protected override TrainingObjective Objective => TrainingObjective.Sft;
 
+    [Option("train-on", Default = SftTokens.Assistant, HelpText = "assistant (behaviour cloning on assistant turns) | all " +
+        "(every token, observations included: language modelling of the environment's text, for models trained from scratch).")]
+    public SftTokens Tokens { get; set; }
+
     protected override bool SuccessesOnly => OnlySuccesses;
+
+    protected override SftTokens TrainOn => Tokens;
 
     protected override float DefaultLearningRate(bool full) => full ? 1e-4f : 2e-4f;
 }

@@ -16,6 +16,9 @@ public sealed record ModelDirectoryRequest
     /// <summary>Size of the project's own BPE tokenizer; for "tiny" it is also the model's vocabulary.</summary>
     public int TokenizerVocabSize { get; init; } = TinyTokenizerFactory.DefaultVocabSize;
 
+    /// <summary>Texts the tokenizer also learns its merges from (an environment's episodes), besides the built-in corpus.</summary>
+    public IReadOnlyList<string> TokenizerCorpus { get; init; } = [];
+
     public long MaxShardBytes { get; init; } = SafeTensorsCheckpointWriter.DefaultMaxShardBytes;
 
     /// <summary>Allow writing into a directory that already holds files (they are overwritten, others kept).</summary>
@@ -37,7 +40,7 @@ public static class ModelDirectoryFactory
     private static ModelPreset Resolve(ModelDirectoryRequest request, out BpeTokenizer tokenizer)
     {
         ModelPreset preset = ModelPresets.Get(request.PresetName);
-        tokenizer = TinyTokenizerFactory.Create(request.TokenizerVocabSize, StyleOf(preset));
+        tokenizer = TinyTokenizerFactory.Create(request.TokenizerVocabSize, StyleOf(preset), request.TokenizerCorpus);
         return WithTokenizer(preset, tokenizer);
     }
 
@@ -81,7 +84,7 @@ public static class ModelDirectoryFactory
     /// </summary>
     private static ModelPreset WithTokenizer(ModelPreset preset, BpeTokenizer tokenizer)
     {
-        if (tokenizer.VocabSize > preset.Config.VocabSize)
+        if (preset.Name != "tiny" && tokenizer.VocabSize > preset.Config.VocabSize)
             throw new InvalidOperationException($"preset '{preset.Name}': tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary is {preset.Config.VocabSize}");
         int vocab = preset.Name == "tiny" ? tokenizer.VocabSize : preset.Config.VocabSize;
         ModelConfig config = preset.Config with

@@ -29,7 +29,14 @@ public static class TinyTokenizerFactory
 
     /// <param name="vocabSize">Total size including special tokens; at least 256 + the special tokens.</param>
     public static BpeTokenizer Create(int vocabSize = DefaultVocabSize, TinyTokenizerStyle style = TinyTokenizerStyle.Plain) =>
-        Cache.GetOrAdd((vocabSize, style), key => new Lazy<BpeTokenizer>(() => Build(key.Item1, key.Item2))).Value;
+        Cache.GetOrAdd((vocabSize, style), key => new Lazy<BpeTokenizer>(() => Build(key.Item1, key.Item2, []))).Value;
+
+    /// <summary>
+    /// A tokenizer trained on <see cref="TinyCorpus"/> plus <paramref name="extraCorpus"/> (an environment's own pages
+    /// and actions, say): its merges follow that text, so the same episodes take fewer tokens. Not cached.
+    /// </summary>
+    public static BpeTokenizer Create(int vocabSize, TinyTokenizerStyle style, IReadOnlyList<string> extraCorpus) =>
+        extraCorpus.Count == 0 ? Create(vocabSize, style) : Build(vocabSize, style, extraCorpus);
 
     /// <summary>The special tokens of a style, in id order.</summary>
     public static IReadOnlyList<string> SpecialTokens(TinyTokenizerStyle style) => style switch
@@ -44,7 +51,7 @@ public static class TinyTokenizerFactory
     private const string EndOfText = "<|endoftext|>";
     private const string EndOfTextLlama = "<|end_of_text|>";
 
-    private static BpeTokenizer Build(int vocabSize, TinyTokenizerStyle style)
+    private static BpeTokenizer Build(int vocabSize, TinyTokenizerStyle style, IReadOnlyList<string> extraCorpus)
     {
         // Config names tokens only; the chat template's Jinja is filled in once the tokenizer exists.
         var (config, prepend) = style switch
@@ -54,7 +61,7 @@ public static class TinyTokenizerFactory
             // Llama-3 has no pad token; <|end_of_text|> serves, as is common.
             _ => (new TokenizerConfig(Llama3Template.BeginOfText, Llama3Template.EndOfTurn, EndOfTextLlama), Llama3Template.BeginOfText),
         };
-        var tokenizer = BpeTrainer.Train(TinyCorpus.Texts, new BpeTrainerOptions
+        var tokenizer = BpeTrainer.Train(TinyCorpus.Texts.Concat(extraCorpus), new BpeTrainerOptions
         {
             VocabSize = vocabSize,
             SpecialTokens = SpecialTokens(style),

@@ -31,7 +31,7 @@ public enum OverlengthPolicy
 public static class TrainingDatasets
 {
     public static (IReadOnlyList<SftExample> Examples, DatasetReport Report) ReadSft(string path, string? formatName,
-        ConversationEncoder encoder, int maxLength, OverlengthPolicy overlength, bool successesOnly = false)
+        ConversationEncoder encoder, int maxLength, OverlengthPolicy overlength, bool successesOnly = false, SftTokens tokens = SftTokens.Assistant)
     {
         TrajectoryFormat format = DatasetFiles.ResolveFormat(path, formatName);
         if (DatasetFiles.HoldsPairs(format))
@@ -39,18 +39,18 @@ public static class TrainingDatasets
             // SFT on a pairs file trains on prompt + chosen (the IPR/co-evolving "SFT on chosen" half).
             var pairs = DatasetFiles.ReadPairs(path, format).Pairs;
             return Build(path, format, pairs.Count, pairs.Select(p => (p.Id, (IReadOnlyList<Core.Chat.ChatMessage>)[.. p.Prompt, .. p.Chosen], true)),
-                encoder, maxLength, overlength);
+                encoder, maxLength, overlength, tokens);
         }
 
         var trajectories = DatasetFiles.ReadTrajectories(path, format).Trajectories;
         return Build(path, format, trajectories.Count,
             trajectories.Select((t, i) => ($"{t.TaskId}#{i}", t.Turns, !successesOnly || t.MeetsSuccessRule)),
-            encoder, maxLength, overlength);
+            encoder, maxLength, overlength, tokens);
     }
 
     private static (IReadOnlyList<SftExample>, DatasetReport) Build(string path, TrajectoryFormat format, int records,
         IEnumerable<(string Id, IReadOnlyList<Core.Chat.ChatMessage> Turns, bool Keep)> items, ConversationEncoder encoder, int maxLength,
-        OverlengthPolicy overlength)
+        OverlengthPolicy overlength, SftTokens tokens)
     {
         var examples = new List<SftExample>();
         int noTrained = 0, tooLong = 0, filtered = 0, longest = 0, index = 0;
@@ -64,6 +64,7 @@ public static class TrainingDatasets
                 continue;
             }
             TrainingSequence sequence = encoder.Encode(turns);
+            sequence = tokens == SftTokens.All ? sequence.WithEveryTokenScored() : sequence.WithoutUnscoredTail();
             if (sequence.Length > maxLength)
             {
                 if (overlength == OverlengthPolicy.Error)

@@ -38,6 +38,9 @@ public sealed record TrainingJobSpec
     /// <summary>SFT on trajectories: keep only those meeting the success rule (reward 1.0), EEF's "SFT POS".</summary>
     public bool SuccessesOnly { get; init; }
 
+    /// <summary>SFT: the assistant turns (default) or every token of the text.</summary>
+    public SftTokens TrainOn { get; init; } = SftTokens.Assistant;
+
     /// <summary>Chat template name; default detected from tokenizer_config.json.</summary>
     public string? Template { get; init; }
 
@@ -76,7 +79,7 @@ public static class TrainingJob
         IReadOnlyList<SftExample> sft = [];
         IReadOnlyList<DpoExample> dpo = [];
         if (spec.Options.Objective == TrainingObjective.Sft)
-            (sft, report) = TrainingDatasets.ReadSft(spec.DataPath, spec.DataFormat, encoder, maxLength, spec.Overlength, spec.SuccessesOnly);
+            (sft, report) = TrainingDatasets.ReadSft(spec.DataPath, spec.DataFormat, encoder, maxLength, spec.Overlength, spec.SuccessesOnly, spec.TrainOn);
         else
             (dpo, report) = TrainingDatasets.ReadDpo(spec.DataPath, spec.DataFormat, encoder, maxLength, spec.Overlength);
         onDataset?.Invoke(report);

@@ -94,6 +94,21 @@ public sealed class WebShopExpertTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task SearchWithInstructionRepeatsTheInstructionWhenItListsTheTargetAndStillSucceeds()
+    {
+        var options = new ExpertOptions { NoFailures = true, SearchWithInstruction = true };
+        var runs = await RunAsync(options, SomeTrainTasks);
+        int verbatim = runs.Count(r => r.Episode.Actions[0] == $"search[{GoalOf(r.Task).InstructionText}]");
+        output.WriteLine($"instruction searches: {verbatim} of {runs.Count}; success {100 * (1 - FailureRate(runs)):F1}%");
+        // The instruction lists the target on page 1 for most goals; the others fall back to keywords.
+        Assert.InRange(verbatim, runs.Count * 6 / 10, runs.Count - 1);
+        Assert.True(FailureRate(runs) <= 0.05, $"failure rate {FailureRate(runs):P1}");
+        await using var keywordExpert = (WebShopExpert)Suite.CreateExpert(new ExpertOptions { NoFailures = true });
+        Assert.All(runs.Where(r => r.Episode.Actions[0] != $"search[{GoalOf(r.Task).InstructionText}]"),
+            r => Assert.Equal($"search[{keywordExpert.PlanFor(r.Task.Index).GoodQuery}]", r.Episode.Actions[0]));
+    }
+
+    [Fact]
     public async Task VagueSearchUsesGenericKeywordsAndOftenBuysANearDuplicate()
     {
         var runs = await RunAsync(SyntheticWebShop.Only(WebShopExpertPlanner.VagueSearch), SomeTrainTasks);

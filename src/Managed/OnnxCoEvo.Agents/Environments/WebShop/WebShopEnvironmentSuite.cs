@@ -54,6 +54,7 @@ public sealed class WebShopEnvironmentSuite : IEnvironmentSuite
     public IPolicy CreateExpert(ExpertOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new WebShopExpert(Catalog, options.Resolve(Name, WebShopExpert.DefaultFailureRates), options.Seed);
+        return new WebShopExpert(Catalog, options.Resolve(Name, WebShopExpert.DefaultFailureRates), options.Seed,
+            options.SearchWithInstruction);
     }
 }

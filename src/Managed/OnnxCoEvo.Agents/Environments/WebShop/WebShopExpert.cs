@@ -35,14 +35,15 @@ public sealed class WebShopExpert : IPolicy
     private readonly int _maxSteps = WebShopProtocol.MaxSteps;
 
     /// <param name="rates">The rate of every mode in <see cref="DefaultFailureRates"/> (e.g. from <see cref="ExpertOptions.Resolve"/>).</param>
-    public WebShopExpert(WebShopCatalog catalog, IReadOnlyDictionary<string, double> rates, ulong seed)
+    /// <param name="searchWithInstruction">See <see cref="ExpertOptions.SearchWithInstruction"/>.</param>
+    public WebShopExpert(WebShopCatalog catalog, IReadOnlyDictionary<string, double> rates, ulong seed, bool searchWithInstruction = false)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         ArgumentNullException.ThrowIfNull(rates);
         foreach (string mode in DefaultFailureRates.Keys)
             if (!rates.TryGetValue(mode, out double rate) || !(rate >= 0 && rate <= 1))
                 throw new ArgumentException($"webshop expert needs a rate in [0, 1] for failure mode '{mode}'", nameof(rates));
-        _planner = new WebShopExpertPlanner(catalog, rates, seed);
+        _planner = new WebShopExpertPlanner(catalog, rates, seed, searchWithInstruction);
     }
 
     public string Name => "expert:webshop";

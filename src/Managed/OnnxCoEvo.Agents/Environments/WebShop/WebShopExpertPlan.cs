@@ -75,9 +75,11 @@ public sealed class WebShopExpertPlanner
     private readonly WebShopCatalog _catalog;
     private readonly IReadOnlyDictionary<string, double> _rates;
     private readonly ulong _seed;
+    private readonly bool _searchWithInstruction;
 
-    public WebShopExpertPlanner(WebShopCatalog catalog, IReadOnlyDictionary<string, double> rates, ulong seed)
+    public WebShopExpertPlanner(WebShopCatalog catalog, IReadOnlyDictionary<string, double> rates, ulong seed, bool searchWithInstruction = false)
     {
+        _searchWithInstruction = searchWithInstruction;
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _rates = rates ?? throw new ArgumentNullException(nameof(rates));
         _seed = seed;
@@ -131,12 +133,15 @@ public sealed class WebShopExpertPlanner
     private bool Draw(ref Xoshiro256StarStar random, string mode) => random.NextDouble() < _rates[mode];
 
     /// <summary>
-    /// The product type and key attributes, in one of a few orders; when those keywords leave the target off the first
+    /// With <see cref="ExpertOptions.SearchWithInstruction"/>: the instruction itself when it lists the target on page 1.
+    /// Otherwise the product type and key attributes, in one of a few orders; when those keywords leave the target off the first
     /// page, the first alternative that lists it there (options added, then the title words the instruction also uses:
     /// the expert never searches with words it could not have read, such as the brand).
     /// </summary>
     private string GoodQuery(WebShopGoal goal, double pick)
     {
+        if (_searchWithInstruction && RankOf(goal.Asin, goal.InstructionText) < WantedRank)
+            return goal.InstructionText;
         string attributes = string.Join(' ', goal.Attributes);
         string options = string.Join(' ', goal.GoalOptions);
         string[] candidates = pick < 0.5

@@ -1,0 +1,87 @@
+using System.Globalization;
+using OnnxCoEvo.Core.Chat;
+using OnnxCoEvo.Core.Models;
+using OnnxCoEvo.Core.Trajectories;
+
+namespace OnnxCoEvo.Agents.Recipes.Data;
+
+/// <summary>
+/// Warm-up data for a model trained from random weights, built from the words and ids of an environment's own episodes.
+/// An agent copies all the time (search keywords from the instruction, a product id from the results, an option from
+/// the item page); a pretrained LLM brings that skill, a random tiny model does not, and learning it from agent
+/// episodes alone takes millions of tokens because each episode holds only a handful of copies. Repeat tasks teach it
+/// directly: "Repeat: w1 ... wn" answered with the same words (induction: copy what followed the last time this token
+/// appeared). Measured on the tiny model: the loss on the answer falls from ~5 to ~0.5 within ~750 steps of 16 tasks,
+/// with a sharp drop (the induction phase change) after ~400. Deterministic in (seed, episodes, count).
+/// </summary>
+public static class CopyPretraining
+{
+    public const string Environment = "copy-pretraining";
+    public const string Repeat = "repeat";
+
+    /// <summary>The words of the episodes' observations.</summary>
+    public sealed record Vocabulary(IReadOnlyList<string> Words);
+
+    /// <summary>Words of every observation: letters only, 2-11 characters, lower-cased, sorted and distinct.</summary>
+    public static Vocabulary VocabularyOf(IEnumerable<Trajectory> episodes)
+    {
+        ArgumentNullException.ThrowIfNull(episodes);
+        var words = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (Trajectory episode in episodes)
+            foreach (ChatMessage turn in episode.Turns)
+            {
+                if (turn.Role != ChatRole.User)
+                    continue;
+                foreach (string token in turn.Content.Split([' ', '\n', '\t', ',', '.', ':', ';', '[', ']', '(', ')', '"'], StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (token.Length is >= 2 and <= 11 && token.All(char.IsAsciiLetter))
+                        words.Add(token.ToLowerInvariant());
+                }
+            }
+        return new Vocabulary([.. words]);
+    }
+
+    /// <summary><paramref name="count"/> repeat tasks of 6-16 words each.</summary>
+    public static IReadOnlyList<Trajectory> RepeatTasks(Vocabulary vocabulary, int count, ulong seed)
+    {
+        RequireWords(vocabulary);
+        var random = new Xoshiro256StarStar(DeterministicRandom.DeriveSeed(seed, "copy-pretraining/" + Repeat));
+        var tasks = new Trajectory[count];
+        for (int i = 0; i < count; i++)
+        {
+            string words = Words(vocabulary, ref random, 6 + Next(ref random, 11));
+            tasks[i] = Task(Repeat, i, "Repeat: " + words, words);
+        }
+        return tasks;
+    }
+
+    private static string Words(Vocabulary vocabulary, ref Xoshiro256StarStar random, int count)
+    {
+        var words = new string[count];
+        for (int w = 0; w < count; w++)
+            words[w] = vocabulary.Words[Next(ref random, vocabulary.Words.Count)];
+        return string.Join(' ', words);
+    }
+
+    private static int Next(ref Xoshiro256StarStar random, int bound) => (int)(random.NextDouble() * bound);
+
+    private static void RequireWords(Vocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        if (vocabulary.Words.Count == 0)
+            throw new ArgumentException("copy pretraining: the episodes' observations hold no words to build tasks from", nameof(vocabulary));
+    }
+
+    private static Trajectory Task(string kind, int index, string prompt, string answer) => new()
+    {
+        TaskId = $"{kind}_{index.ToString(CultureInfo.InvariantCulture)}",
+        Environment = Environment,
+        Split = kind,
+        Policy = "synthetic",
+        Reward = 1.0,
+        Success = true,
+        Steps = 1,
+        EndReason = TrajectoryEndReason.Done,
+        Turns = [new ChatMessage(ChatRole.User, prompt), new ChatMessage(ChatRole.Assistant, answer)],
+    };
+}
