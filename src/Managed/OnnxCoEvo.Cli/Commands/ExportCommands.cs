@@ -72,6 +72,7 @@ public abstract class ExportCommandBase : ICliCommand
         table.Add("max abs error", v.MaxAbsError.ToString("E2", CultureInfo.InvariantCulture));
         table.Add("max rel error", $"{v.MaxRelativeError.ToString("E2", CultureInfo.InvariantCulture)} (limit {v.Tolerance.ToString("E0", CultureInfo.InvariantCulture)})");
         table.Add("greedy tokens", $"{v.GreedyTokens - v.GreedyMismatches}/{v.GreedyTokens} identical");
+        table.Add("adapter effect", $"{v.AdapterEffect.ToString("E2", CultureInfo.InvariantCulture)} (largest change the adapter makes to the reference's logits)");
         table.Write();
         if (v.Passed)
         {

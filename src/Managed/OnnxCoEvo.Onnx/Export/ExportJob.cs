@@ -106,4 +106,34 @@ public static class ExportJob
         ExportVerifySettings settings = request.VerifySettings with { OnnxDirectory = request.VerifySettings.OnnxDirectory ?? request.OnnxDirectory };
         return outcome with { Verification = ExportVerifier.Verify(outcome.Path, model, request.Adapter, settings) };
     }
+
+    /// <summary>
+    /// Exports the adapter at <paramref name="adapterPath"/> (anything <see cref="AdapterCheckpoint.Load"/> reads) in each
+    /// format into <paramref name="outputDirectory"/> under <see cref="ExportFormats.DefaultOutputName"/>, replacing earlier
+    /// exports there; throws when a verification fails, naming the export and its errors.
+    /// </summary>
+    public static IReadOnlyList<ExportOutcome> RunAll(string modelDirectory, string adapterPath, IReadOnlyList<ExportFormat> formats,
+        string outputDirectory, MergedPrecision precision = MergedPrecision.Float32, bool verify = true)
+    {
+        ArgumentNullException.ThrowIfNull(formats);
+        PeftAdapter adapter = AdapterCheckpoint.Load(adapterPath, ModelConfig.Load(Path.Combine(modelDirectory, ModelConfig.FileName))).Adapter;
+        var outcomes = new List<ExportOutcome>(formats.Count);
+        foreach (ExportFormat format in formats.Distinct())
+        {
+            ExportOutcome outcome = Run(new ExportRequest
+            {
+                ModelDirectory = modelDirectory,
+                Adapter = adapter,
+                Format = format,
+                OutputPath = Path.Combine(outputDirectory, ExportFormats.DefaultOutputName(format, precision)),
+                Merged = new MergedExportOptions { Precision = precision },
+                Overwrite = true,
+                Verify = verify,
+            });
+            if (outcome.Verification is { Passed: false } failed)
+                throw new InvalidOperationException($"export {outcome.Path} does not reproduce the trainer's forward: {failed.Summary()}");
+            outcomes.Add(outcome);
+        }
+        return outcomes;
+    }
 }

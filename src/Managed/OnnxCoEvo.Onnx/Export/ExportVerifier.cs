@@ -48,11 +48,12 @@ public sealed record ExportVerifySettings
 /// prompt + greedy continuation (the largest absolute difference, and that divided by the largest reference logit: the
 /// error relative to the logits' scale; a per-position ratio would blow up on positions whose logits are all near 0), and the
 /// greedy tokens (ORT's argmax at every generated position against the reference's choice, with the same prefix, which
-/// makes ORT's own greedy run identical when none differs).
+/// makes ORT's own greedy run identical when none differs). <see cref="AdapterEffect"/> is the largest change the adapter
+/// makes to the reference's logits: an error far below it shows the check would see a missing or wrong adapter.
 /// </summary>
 public sealed record ExportVerification(
     string Path, ExportKind Kind, TensorElementType ElementType, int Prompts, int Positions,
-    double MaxAbsError, double MaxRelativeError, int GreedyTokens, int GreedyMismatches, double Tolerance)
+    double MaxAbsError, double MaxRelativeError, int GreedyTokens, int GreedyMismatches, double Tolerance, double AdapterEffect)
 {
     public bool GreedyIdentical => GreedyMismatches == 0;
 
@@ -60,7 +61,7 @@ public sealed record ExportVerification(
 
     public string Summary() => string.Create(CultureInfo.InvariantCulture,
         $"{Kind} {ElementType}: {Prompts} prompts, {Positions} positions: max abs {MaxAbsError:E2}, max rel {MaxRelativeError:E2} " +
-        $"(limit {Tolerance:E0}), greedy {GreedyTokens - GreedyMismatches}/{GreedyTokens} identical: {(Passed ? "PASS" : "FAIL")}");
+        $"(limit {Tolerance:E0}), greedy {GreedyTokens - GreedyMismatches}/{GreedyTokens} identical; the adapter moves logits by up to {AdapterEffect:E2}: {(Passed ? "PASS" : "FAIL")}");
 }
 
 /// <summary>
@@ -124,7 +125,7 @@ public static class ExportVerifier
 
         LlamaCpuModel reference = ReferenceModel(modelDirectory, config, adapter);
         int vocab = config.VocabSize;
-        double maxAbs = 0, scale = 1e-6;
+        double maxAbs = 0, scale = 1e-6, effect = 0;
         int positions = 0, greedy = 0, mismatches = 0;
         IReadOnlyList<int[]> prompts = Tokenize(settings.Prompts ?? DefaultPrompts, modelDirectory, config, Math.Min(config.MaxPositionEmbeddings, session.Config.ContextLength) - settings.NewTokens);
         foreach (int[] prompt in prompts)
@@ -138,6 +139,10 @@ public static class ExportVerifier
                 tokens.Add(TensorPrimitives.IndexOfMax(expected.AsSpan((tokens.Count - 1) * vocab, vocab)));
             }
             tokens.RemoveAt(tokens.Count - 1);
+            reference.AdapterEnabled = false;
+            float[] baseLogits = Logits(reference, tokens);
+            reference.AdapterEnabled = true;
+            effect = Math.Max(effect, TensorPrimitives.MaxMagnitude(Subtract(expected, baseLogits)));
             float[] actual = session.Logits(tokens.ToArray(), active);
             for (int t = 0; t < tokens.Count; t++)
             {
@@ -157,7 +162,7 @@ public static class ExportVerifier
                 }
             }
         }
-        return new ExportVerification(path, kind, elementType, prompts.Count, positions, maxAbs, maxAbs / scale, greedy, mismatches, tolerance);
+        return new ExportVerification(path, kind, elementType, prompts.Count, positions, maxAbs, maxAbs / scale, greedy, mismatches, tolerance, effect);
     }
 
     /// <summary>The trainer's fp32 model: base weights with the adapter's factors applied.</summary>
@@ -167,6 +172,13 @@ public static class ExportVerifier
         LlamaCpuModel.AddLoraParameters(parameters, config, adapter.Config, seed: 0);
         adapter.ApplyTo(parameters);
         return new LlamaCpuModel(config, parameters, adapter.Config);
+    }
+
+    private static float[] Subtract(float[] a, float[] b)
+    {
+        var difference = new float[a.Length];
+        TensorPrimitives.Subtract(a, b, difference);
+        return difference;
     }
 
     private static float[] Logits(LlamaCpuModel model, IReadOnlyList<int> tokens) =>

@@ -82,6 +82,7 @@ public sealed class ExportTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(verified.Summary());
         Assert.True(verified.Passed, verified.Summary());
         Assert.True(verified.MaxRelativeError < 1e-4);
+        Assert.True(verified.AdapterEffect > 1000 * verified.MaxAbsError, $"the adapter moves logits by only {verified.AdapterEffect}");
 
         // The same file judged against the base model (another adapter) must fail: the check can see a wrong adapter.
         ExportVerification wrong = ExportVerifier.Verify(file, Model, ExportTestAdapters.Random(3), ExportTestAdapters.Settings);
