@@ -23,7 +23,7 @@ public abstract class ExportCommandBase : ICliCommand
     [Option("new-tokens", Default = 8, HelpText = "Verification: greedy tokens generated after each prompt.")]
     public int NewTokens { get; set; } = 8;
 
-    [Option("max-rel", HelpText = "Verification: largest allowed max|ort - reference| / max|reference| (default 1e-4 float32, 1e-1 float16).")]
+    [Option("max-rel", HelpText = "Verification: largest allowed max|ort - reference| / max|reference| (default 1e-4 float32, 2e-2 float16).")]
     public double? MaxRelative { get; set; }
 
     public abstract int Run();

@@ -62,9 +62,18 @@ public static class OnnxDecoderExport
         int? padTokenId = ReadPadTokenId(configPath);
 
         OnnxModel model;
-        DecoderWeights read = DecoderWeights.FromDirectory(source);
-        using (DecoderWeights sourceWeights = weights is null ? read : weights(read))
-            model = OnnxDecoderBuilder.Build(config, sourceWeights, options with { Attention = attention });
+        DecoderWeights read = DecoderWeights.FromDirectory(source), used;
+        try
+        {
+            used = weights is null ? read : weights(read);
+        }
+        catch
+        {
+            read.Dispose();
+            throw;
+        }
+        using (used)
+            model = OnnxDecoderBuilder.Build(config, used, options with { Attention = attention });
         if (transform is not null)
             model = transform(model);
 

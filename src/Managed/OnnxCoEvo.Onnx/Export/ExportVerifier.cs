@@ -31,7 +31,8 @@ public sealed record ExportVerifySettings
     public int NewTokens { get; init; } = 8;
 
     /// <summary>Largest allowed relative logit error (max abs error / max abs reference logit); null: 1e-4 for float32 exports,
-    /// 1e-1 for float16 ones (measured 4e-2 on the tiny preset: float16 rounding of weights, activations and KV cache).</summary>
+    /// 2e-2 for float16 ones (measured 1.4e-3 on the tiny preset and 2.1e-3 on the smollm2-135m shape: float16 rounding of
+    /// weights, activations and KV cache).</summary>
     public double? MaxRelativeError { get; init; }
 
     /// <summary>Prompts; null: <see cref="ExportVerifier.DefaultPrompts"/>.</summary>
@@ -121,7 +122,7 @@ public static class ExportVerifier
         if (session.Config.VocabSize != config.VocabSize || session.Config.NumHiddenLayers != config.NumHiddenLayers)
             throw new ArgumentException($"{session.ModelPath} (vocabulary {session.Config.VocabSize}, {session.Config.NumHiddenLayers} layers) is not a build of {modelDirectory} (vocabulary {config.VocabSize}, {config.NumHiddenLayers} layers)");
         TensorElementType elementType = kind == ExportKind.Merged ? session.PastElementType : session.LoraInputs.FirstOrDefault()?.Type ?? TensorElementType.Float;
-        double tolerance = settings.MaxRelativeError ?? (elementType == TensorElementType.Float ? 1e-4 : 1e-1);
+        double tolerance = settings.MaxRelativeError ?? (elementType == TensorElementType.Float ? 1e-4 : 2e-2);
 
         LlamaCpuModel reference = ReferenceModel(modelDirectory, config, adapter);
         int vocab = config.VocabSize;
