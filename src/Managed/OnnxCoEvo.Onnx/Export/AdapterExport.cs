@@ -20,8 +20,9 @@ public static class AdapterExport
 {
     /// <summary>
     /// The .onnx_adapter parameters of <paramref name="adapter"/> for a model whose LoRA inputs are <paramref name="inputs"/>:
-    /// A^T [in, r] and scaling x B^T [r, out] (<see cref="DecoderLoraInputs.FromPeft"/>) for every targeted projection,
-    /// zeros of rank r for the others (so every LoRA input has one rank), encoded in the element type the model declares (float32, float16 or bfloat16), checked against those inputs.
+    /// A^T [in, r] and scaling x B^T [r, out] for every targeted projection, zeros of rank r for the others
+    /// (<see cref="DecoderLoraInputs.FromPeftAtOneRank"/>: ORT wants one rank for all LoRA inputs of a run), encoded in
+    /// the element type the model declares (float32, float16 or bfloat16), checked against those inputs.
     /// </summary>
     public static IReadOnlyList<OnnxAdapterParameter> Parameters(PeftAdapter adapter, ModelConfig config, IReadOnlyList<OnnxLoraInput> inputs, string model)
     {
@@ -29,16 +30,10 @@ public static class AdapterExport
         ArgumentNullException.ThrowIfNull(inputs);
         var types = inputs.ToDictionary(i => i.Name, i => i.Type, StringComparer.Ordinal);
         var parameters = new List<OnnxAdapterParameter>();
-        int rank = adapter.Config.Rank;
-        foreach (NamedTensor tensor in DecoderLoraInputs.FromPeft(adapter, config))
+        foreach (NamedTensor tensor in DecoderLoraInputs.FromPeftAtOneRank(adapter, config))
         {
-            // An untargeted projection gets zero factors of the adapter's rank, not the graph's rank-0 default: every
-            // LoRA input shares the symbolic dimension "lora_rank", and ORT plans buffers as if it had one value per run.
-            (long[] dims, float[] values) = tensor.Values.Length > 0
-                ? (tensor.LongShape, tensor.Values)
-                : (tensor.Shape[0] == 0 ? [0L + rank, tensor.Shape[1]] : [tensor.Shape[0], 0L + rank], new float[rank * tensor.Shape.Sum()]);
             TensorElementType type = types.GetValueOrDefault(tensor.Name, TensorElementType.Float);
-            parameters.Add(new OnnxAdapterParameter(tensor.Name, type, dims, Encode(values, type, tensor.Name)));
+            parameters.Add(new OnnxAdapterParameter(tensor.Name, type, tensor.LongShape, Encode(tensor.Values, type, tensor.Name)));
         }
         OnnxLoraInputs.Check(parameters, inputs, "<adapter>", model);
         return parameters;

@@ -182,6 +182,28 @@ public sealed class ExportTests(ITestOutputHelper output) : IDisposable
         Assert.Throws<ArgumentException>(() => session.LoadAdapter("target", failureFile));
     }
 
+    [Theory]
+    [InlineData(DecoderAttention.GroupQueryAttention)]
+    [InlineData(DecoderAttention.StandardOps)]
+    public void A_peft_adapter_on_some_projections_runs_in_the_kv_cached_decoder_and_matches_the_reference(DecoderAttention attention)
+    {
+        // k, o and gate only: fed at rank 0 beside rank 3, ORT refused the run ("Shape mismatch attempting to re-use buffer").
+        PeftAdapter peft = ExportTestAdapters.Random(13, rank: 3, alpha: 5, targets: ["k_proj", "o_proj", "gate_proj"]);
+        using OnnxCoEvo.Onnx.Generation.OrtDecoderModel onnx = OnnxCoEvo.Onnx.Generation.OrtDecoderModel.Open(TinyModel.Onnx(attention), ExportTestAdapters.Settings.Session);
+        using OnnxCoEvo.Onnx.Generation.DecoderLoraAdapter adapter = OnnxCoEvo.Onnx.Generation.DecoderLoraAdapter.FromPeft(peft, Config);
+        onnx.SetAdapter(adapter);
+        int[] prompt = Enumerable.Range(1, 47).ToArray();
+        var logits = new float[2 * Config.VocabSize];
+        onnx.Forward([new(0, prompt)], logits);
+        onnx.Forward([new(0, new[] { 5 })], logits.AsSpan(Config.VocabSize));
+        float[] expected = ReferenceLogits(peft, [.. prompt, 5]);
+        int v = Config.VocabSize;
+        double error = Math.Max(
+            RelativeError(logits[..v], expected[((prompt.Length - 1) * v)..(prompt.Length * v)], v),
+            RelativeError(logits[v..], expected[(prompt.Length * v)..], v));
+        Assert.True(error < 1e-4, $"error {error}");
+    }
+
     [Fact]
     public void Wrong_names_shapes_and_dtypes_are_refused_naming_the_parameter()
     {
