@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using OnnxCoEvo.Agents.Rollouts;
 using OnnxCoEvo.Core;
+using OnnxCoEvo.Onnx.Export;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -336,7 +337,7 @@ public sealed record RunExportConfig
     public const string Section = "export";
 
     /// <summary>onnx-adapter (ONNX Runtime adapter for the model's onnx/), peft, merged (standalone ORT GenAI folder).</summary>
-    public static IReadOnlyList<string> FormatNames { get; } = ["onnx-adapter", "peft", "merged"];
+    public static IReadOnlyList<string> FormatNames => ExportFormats.Names;
 
     public List<string> Formats { get; init; } = [];
     public string Dtype { get; init; } = "f32";
