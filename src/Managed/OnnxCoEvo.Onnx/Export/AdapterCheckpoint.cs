@@ -51,12 +51,13 @@ public sealed partial record AdapterCheckpoint(PeftAdapter Adapter, string Sourc
         string adapter = Path.Combine(full, TrainingJob.AdapterFolder);
         if (File.Exists(Path.Combine(adapter, PeftAdapter.ConfigFileName)))
             return new AdapterCheckpoint(PeftAdapter.Load(adapter, model), adapter, AdapterCheckpointKind.TrainingRun);
-        if (TrainingCheckpoint.Latest(Path.Combine(full, "checkpoints")) is { } latest)
+        // The run directory's checkpoints/, or that folder itself: the newest complete checkpoint.
+        if ((TrainingCheckpoint.Latest(Path.Combine(full, "checkpoints")) ?? TrainingCheckpoint.Latest(full)) is { } latest)
             return new AdapterCheckpoint(FromTrainingCheckpoint(latest, model), latest, AdapterCheckpointKind.TrainingRun);
         if (File.Exists(Path.Combine(full, TrainingJob.ModelFolder, ModelConfig.FileName)))
             throw new ArgumentException($"'{full}' is a full fine-tuning run (no LoRA adapter); its weights are the model folder {Path.Combine(full, TrainingJob.ModelFolder)}");
         throw new ArgumentException($"'{full}' holds no LoRA adapter: expected {PeftAdapter.ConfigFileName} (a PEFT folder), " +
-            $"{TrainingCheckpoint.TrainableFileName} (a training checkpoint), or {TrainingJob.AdapterFolder}/ or checkpoints/ (a `coevo train` output directory)");
+            $"{TrainingCheckpoint.TrainableFileName} (a training checkpoint), or {TrainingJob.AdapterFolder}/ or checkpoints/ (a `coevo train` output directory), or checkpoint-NNNNNN folders");
     }
 
     /// <summary>

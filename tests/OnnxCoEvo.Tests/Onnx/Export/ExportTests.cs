@@ -271,6 +271,7 @@ public sealed class ExportTests(ITestOutputHelper output) : IDisposable
 
         AdapterCheckpoint fromRun = AdapterCheckpoint.Load(run, Config);
         Assert.Equal((AdapterCheckpointKind.TrainingRun, checkpoint), (fromRun.Kind, fromRun.Source));
+        Assert.Equal(checkpoint, AdapterCheckpoint.Load(Path.Combine(run, "checkpoints"), Config).Source);
         adapter.Save(Path.Combine(run, "adapter"));
         Assert.Equal(Path.Combine(run, "adapter"), AdapterCheckpoint.Load(run, Config).Source);
         Assert.Equal(AdapterCheckpointKind.PeftFolder, AdapterCheckpoint.Load(Path.Combine(run, "adapter"), Config).Kind);
