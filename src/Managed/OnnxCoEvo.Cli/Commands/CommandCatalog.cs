@@ -20,6 +20,7 @@ public static class CommandCatalog
         new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),
         new("train", "train a LoRA adapter (or every weight) with SFT or DPO; resumable runs", [typeof(TrainSftCommand), typeof(TrainDpoCommand)]),
         new("onnx", "build ONNX decoders (ONNX Runtime GenAI folders) from model directories and inspect ONNX files", [typeof(OnnxBuildCommand), typeof(OnnxInfoCommand)]),
+        new("export", "export tuned adapters: ONNX Runtime .onnx_adapter, PEFT, merged ONNX models; each verified in ONNX Runtime", [typeof(ExportAdapterCommand), typeof(ExportMergedCommand), typeof(ExportVerifyCommand)]),
         new("bench", "benchmarks: CPU GEMM and training throughput; rollout generation; kernels against PyTorch peers", [typeof(BenchCpuCommand), typeof(BenchRolloutCommand)]),
     ];
 

@@ -71,6 +71,21 @@ public static class DecoderLoraInputs
     }
 
     /// <summary>
+    /// <see cref="FromPeft"/> with every input at the adapter's rank: projections the adapter does not target get zero
+    /// factors ([in, r] and [r, out]) instead of rank 0. All LoRA inputs share the symbolic dimension
+    /// <see cref="RankDim"/>, and ONNX Runtime plans buffers as if it had one value per run: rank-r feeds beside rank-0
+    /// ones can fail with "Shape mismatch attempting to re-use buffer". What adapter files and runs feed.
+    /// </summary>
+    public static IReadOnlyList<NamedTensor> FromPeftAtOneRank(PeftAdapter adapter, ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(adapter);
+        int rank = adapter.Config.Rank;
+        return FromPeft(adapter, config).Select(t => t.Values.Length > 0 ? t
+            : t.Shape[0] == 0 ? new NamedTensor(t.Name, [rank, t.Shape[1]], new float[rank * t.Shape[1]])
+            : new NamedTensor(t.Name, [t.Shape[0], rank], new float[t.Shape[0] * rank])).ToList();
+    }
+
+    /// <summary>
     /// The tensors to feed for LoRA factors under this toolkit's names (A [r, in], B [out, r], as
     /// <see cref="LoraConfig.FactorLayout"/> lists them): A^T and scaling x B^T for targeted modules, rank 0 elsewhere.
     /// </summary>

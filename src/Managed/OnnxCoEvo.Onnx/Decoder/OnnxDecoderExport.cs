@@ -37,7 +37,16 @@ public static class OnnxDecoderExport
     /// <param name="modelDirectory">Holds config.json and model.safetensors (or its index and shards).</param>
     /// <param name="outputDirectory">Null: &lt;modelDirectory&gt;/onnx. Files of the same names there are replaced.</param>
     /// <exception cref="DataFormatException">config.json or a weight is bad; names the file and field or tensor.</exception>
-    public static OnnxDecoderExportResult Export(string modelDirectory, string? outputDirectory = null, OnnxDecoderOptions? options = null)
+    public static OnnxDecoderExportResult Export(string modelDirectory, string? outputDirectory = null, OnnxDecoderOptions? options = null) =>
+        Export(modelDirectory, outputDirectory, options, weights: null, transform: null);
+
+    /// <summary>
+    /// As <see cref="Export(string, string?, OnnxDecoderOptions?)"/>, with the weights read through <paramref name="weights"/>
+    /// (e.g. a LoRA adapter merged in; it owns and disposes the directory's weights) and the built graph passed through
+    /// <paramref name="transform"/> (e.g. converted to float16) before it is saved.
+    /// </summary>
+    public static OnnxDecoderExportResult Export(string modelDirectory, string? outputDirectory, OnnxDecoderOptions? options,
+        Func<DecoderWeights, DecoderWeights>? weights, Func<OnnxModel, OnnxModel>? transform)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         var clock = Stopwatch.StartNew();
@@ -53,8 +62,20 @@ public static class OnnxDecoderExport
         int? padTokenId = ReadPadTokenId(configPath);
 
         OnnxModel model;
-        using (DecoderWeights weights = DecoderWeights.FromDirectory(source))
-            model = OnnxDecoderBuilder.Build(config, weights, options with { Attention = attention });
+        DecoderWeights read = DecoderWeights.FromDirectory(source), used;
+        try
+        {
+            used = weights is null ? read : weights(read);
+        }
+        catch
+        {
+            read.Dispose();
+            throw;
+        }
+        using (used)
+            model = OnnxDecoderBuilder.Build(config, used, options with { Attention = attention });
+        if (transform is not null)
+            model = transform(model);
 
         string target = Path.GetFullPath(outputDirectory ?? Path.Combine(source, DefaultSubdirectory));
         if (target == source)

@@ -71,8 +71,8 @@ public sealed class DecoderLoraAdapter : IDisposable
     }
 
     /// <summary>
-    /// A PEFT adapter as decoder inputs (<see cref="DecoderLoraInputs.FromPeft"/>: A^T [in, r], scaling x B^T [r, out]);
-    /// modules it does not target are left to the graph's rank-0 defaults.
+    /// A PEFT adapter as decoder inputs (<see cref="DecoderLoraInputs.FromPeftAtOneRank"/>: A^T [in, r], scaling x B^T [r, out];
+    /// zero factors of rank r for modules it does not target, since ORT wants one rank for all LoRA inputs in a run).
     /// </summary>
     public static DecoderLoraAdapter FromPeft(PeftAdapter adapter, ModelConfig model, string source = "<memory>")
     {
@@ -81,9 +81,8 @@ public sealed class DecoderLoraAdapter : IDisposable
         var values = new List<OrtValue>();
         try
         {
-            foreach (NamedTensor input in DecoderLoraInputs.FromPeft(adapter, model))
+            foreach (NamedTensor input in DecoderLoraInputs.FromPeftAtOneRank(adapter, model))
             {
-                if (input.Values.Length == 0) continue;
                 names.Add(input.Name);
                 values.Add(OrtValue.FromMemory(input.Values.AsMemory(), input.LongShape));
             }

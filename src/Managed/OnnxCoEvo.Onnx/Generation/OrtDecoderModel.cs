@@ -89,7 +89,14 @@ public sealed class OrtDecoderModel : IDecoderModel
     }
 
     /// <summary>Opens the decoder of an onnx folder or of a model directory with onnx/ inside.</summary>
-    public static OrtDecoderModel Open(string path, OrtSessionSettings? settings = null)
+    public static OrtDecoderModel Open(string path, OrtSessionSettings? settings = null) =>
+        OpenFolder(path, settings, (directory, config, session) => new OrtDecoderModel(directory, config, session));
+
+    /// <summary>
+    /// Resolves a GenAI folder (<see cref="ResolveDirectory"/>), reads its config, opens a session on its decoder and hands
+    /// the three to <paramref name="create"/>; the session is disposed if <paramref name="create"/> throws.
+    /// </summary>
+    internal static T OpenFolder<T>(string path, OrtSessionSettings? settings, Func<string, GenAiDecoderConfig, OrtInferenceSession, T> create)
     {
         string directory = ResolveDirectory(path);
         GenAiDecoderConfig config = GenAiDecoderConfig.Load(directory);
@@ -99,7 +106,7 @@ public sealed class OrtDecoderModel : IDecoderModel
         OrtInferenceSession session = OrtInferenceSession.Open(modelFile, settings);
         try
         {
-            return new OrtDecoderModel(directory, config, session);
+            return create(directory, config, session);
         }
         catch
         {

@@ -8,6 +8,7 @@ using OnnxCoEvo.Core;
 using OnnxCoEvo.Core.Models;
 using OnnxCoEvo.Core.Trajectories;
 using OnnxCoEvo.Onnx.Decoder;
+using OnnxCoEvo.Onnx.Export;
 using OnnxCoEvo.Onnx.Generation;
 using OnnxCoEvo.Training.Data;
 using OnnxCoEvo.Training.Lora;
@@ -96,6 +97,8 @@ public sealed class RecipeRunner
             await EvaluateAsync(k, target).ConfigureAwait(false);
             report = RunReport.Write(_run, _config);
         }
+        if (_config.Export is { } export)
+            ExportFinal(export, _config.IsCoevo ? [("target", target), ("failure", failure)] : [("target", target)]);
         _log($"report: {_run.Report}");
         return report;
     }
@@ -497,6 +500,42 @@ public sealed class RecipeRunner
             return done;
         }, _log);
         return AgentCheckpoint.FromJson(marker, iteration.MarkerPath(stage));
+    }
+
+    /// <summary>
+    /// The "export" stage of the run directory: each agent's final adapter in every configured format under
+    /// export/&lt;agent&gt;/, verified against the trainer's forward unless the config says not to (a failed check fails
+    /// the stage, so it is not marked done).
+    /// </summary>
+    private void ExportFinal(RunExportConfig export, IReadOnlyList<(string Name, AgentCheckpoint Agent)> agents)
+    {
+        _run.Root.RunOnce(RunExportConfig.Section, () =>
+        {
+            var done = new JsonObject();
+            foreach ((string name, AgentCheckpoint agent) in agents)
+            {
+                if (agent.Adapter is null)
+                {
+                    done[name] = new JsonObject { ["skipped"] = "no adapter (no training data)" };
+                    continue;
+                }
+                var outcomes = ExportJob.RunAll(agent.Model, agent.Adapter, export.Formats.Select(ExportFormats.Parse).ToList(),
+                    Path.Combine(_run.Path, RunExportConfig.Section, name), export.Dtype == "f16" ? MergedPrecision.Float16 : MergedPrecision.Float32, export.Verify);
+                var entries = new JsonArray();
+                foreach (ExportOutcome o in outcomes)
+                {
+                    entries.Add(new JsonObject
+                    {
+                        ["format"] = ExportFormats.Name(o.Format), ["path"] = o.Path, ["bytes"] = o.Bytes,
+                        ["max_abs_error"] = o.Verification?.MaxAbsError, ["max_rel_error"] = o.Verification?.MaxRelativeError,
+                        ["greedy_identical"] = o.Verification?.GreedyIdentical,
+                    });
+                    _log($"export/{name}: {o.Path}" + (o.Verification is { } v ? $" ({v.Summary()})" : ""));
+                }
+                done[name] = entries;
+            }
+            return done;
+        }, _log);
     }
 
     /// <summary>Builds DIR/onnx unless it is there (the tiny model takes a fraction of a second).</summary>

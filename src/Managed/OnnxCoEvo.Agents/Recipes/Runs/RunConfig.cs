@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using OnnxCoEvo.Agents.Rollouts;
 using OnnxCoEvo.Core;
+using OnnxCoEvo.Onnx.Export;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -43,6 +44,9 @@ public sealed record RunConfig
     public RunEtoConfig Eto { get; init; } = new();
     public RunEefConfig Eef { get; init; } = new();
     public RunCoevoConfig Coevo { get; init; } = new();
+
+    /// <summary>Optional: export the final adapters after the last iteration (absent: no export stage).</summary>
+    public RunExportConfig? Export { get; init; }
 
     public const string ResolvedFileName = "config.resolved.yaml";
 
@@ -140,6 +144,15 @@ public sealed record RunConfig
         Require(Coevo.NearSuccessFloor is > 0 and < 1, "coevo.near_success_floor", $"must be in (0, 1), is {Coevo.NearSuccessFloor}");
         Require(Coevo.MaxPairsPerTask >= 1, "coevo.max_pairs_per_task", $"must be at least 1, is {Coevo.MaxPairsPerTask}");
 
+        if (Export is { } export)
+        {
+            Require(export.Formats.Count > 0, "export.formats", $"must list at least one of {string.Join(", ", RunExportConfig.FormatNames)}");
+            foreach (string format in export.Formats)
+                Require(RunExportConfig.FormatNames.Contains(format), "export.formats", $"must list {string.Join(", ", RunExportConfig.FormatNames)}, has '{format}'");
+            Require(export.Dtype is "f32" or "f16", "export.dtype", $"must be f32 or f16, is '{export.Dtype}'");
+            Require(!full, "export", "exports LoRA adapters; with train.mode full the run's model folder is already the tuned model");
+        }
+
         return this with
         {
             Model = Path.GetFullPath(Model),
@@ -207,6 +220,14 @@ public sealed record RunConfig
             new("coevo", "sft_weight", NF(Coevo.SftWeight), "target loss weight of the chosen-side SFT (paper: 0.5)"),
             new("coevo", "near_success_floor", N(Coevo.NearSuccessFloor), "hard negatives: reward in [floor, 1) (paper's analysis threshold 0.6)"),
             new("coevo", "max_pairs_per_task", I(Coevo.MaxPairsPerTask), "per task and pair type (mixing unknown, " + Ours + ")"),
+            .. Export is { } export
+                ? new RunConfigEntry[]
+                {
+                    new("export", "formats", "[" + string.Join(", ", export.Formats) + "]", "final adapters exported after the last iteration: " + string.Join(" | ", RunExportConfig.FormatNames)),
+                    new("export", "dtype", S(export.Dtype), "merged model's element type: f32 | f16"),
+                    new("export", "verify", B(export.Verify), "load each export in ONNX Runtime and compare with the trainer's forward"),
+                }
+                : [],
         ];
     }
 
@@ -232,6 +253,8 @@ public sealed record RunConfig
         Dictionary<string, string> theirs = other.Entries().ToDictionary(e => e.Field, e => e.Value, StringComparer.Ordinal);
         foreach (RunConfigEntry mine in Entries())
         {
+            if (mine.Section == RunExportConfig.Section)
+                continue; // what is exported does not change the experiment: it may be added or changed on a rerun
             if (!theirs.TryGetValue(mine.Field, out otherValue) || otherValue != mine.Value)
             {
                 theirs.TryGetValue(mine.Field, out otherValue);
@@ -307,4 +330,16 @@ public sealed record RunCoevoConfig
     public float SftWeight { get; init; } = 0.5f;
     public double NearSuccessFloor { get; init; } = EvaluationReport.NearSuccessFloor;
     public int MaxPairsPerTask { get; init; } = 2;
+}
+
+public sealed record RunExportConfig
+{
+    public const string Section = "export";
+
+    /// <summary>onnx-adapter (ONNX Runtime adapter for the model's onnx/), peft, merged (standalone ORT GenAI folder).</summary>
+    public static IReadOnlyList<string> FormatNames => ExportFormats.Names;
+
+    public List<string> Formats { get; init; } = [];
+    public string Dtype { get; init; } = "f32";
+    public bool Verify { get; init; } = true;
 }
