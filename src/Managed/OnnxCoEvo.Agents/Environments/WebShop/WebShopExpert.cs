@@ -123,7 +123,8 @@ public sealed class WebShopExpert : IPolicy
             _resultsMisled = misled;
             _clickedOptions.Clear();
             _product = null;
-            return (thoughts.Search(keywords, plan.Goal.Query), $"search[{keywords}]");
+            string thought = keywords == plan.Goal.InstructionText ? thoughts.SearchInstruction(plan.Goal.Query) : thoughts.Search(keywords, plan.Goal.Query);
+            return (thought, $"search[{keywords}]");
         }
 
         private (string, string) OnResults(WebShopPageView view, int taken, int maxSteps, ref WebShopExpertThoughts thoughts)

@@ -16,6 +16,12 @@ internal struct WebShopExpertThoughts(ulong seed)
         $"I think a search for {keywords} should bring up the right product.",
         $"I need to find a {productType}. I think searching for {keywords} is a good start.");
 
+    /// <summary>Searching with the instruction's own words: the thought names the product type only, so the long
+    /// instruction is copied once (into the action), not twice.</summary>
+    public string SearchInstruction(string productType) => Pick(
+        $"I need to find a {productType}. I think the words of the instruction are the best keywords.",
+        $"I think searching with the instruction itself should bring up the {productType} I need.");
+
     public string SearchAgain() => Pick(
         "I think these results are not what the instruction asks for; I should go back and search with better keywords.",
         "I think none of these products is the kind I need, so I will return to the search page and try again.");

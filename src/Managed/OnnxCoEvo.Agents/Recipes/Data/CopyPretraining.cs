@@ -19,14 +19,21 @@ public static class CopyPretraining
     public const string Environment = "copy-pretraining";
     public const string Repeat = "repeat";
 
-    /// <summary>The words of the episodes' observations.</summary>
-    public sealed record Vocabulary(IReadOnlyList<string> Words);
+    /// <summary>The words and ids of the episodes' observations.</summary>
+    public sealed record Vocabulary(IReadOnlyList<string> Words, IReadOnlyList<string> Ids);
 
-    /// <summary>Words of every observation: letters only, 2-11 characters, lower-cased, sorted and distinct.</summary>
+    /// <summary>Share of the items of a repeat task that are fresh ids (when the episodes have ids).</summary>
+    public const double IdShare = 0.3;
+
+    /// <summary>
+    /// Words (letters only, 2-11 characters, lower-cased) and ids (6-16 upper-case letters and digits with at least one
+    /// of each, such as WebShop's ASINs) of every observation, each kind sorted and distinct.
+    /// </summary>
     public static Vocabulary VocabularyOf(IEnumerable<Trajectory> episodes)
     {
         ArgumentNullException.ThrowIfNull(episodes);
         var words = new SortedSet<string>(StringComparer.Ordinal);
+        var ids = new SortedSet<string>(StringComparer.Ordinal);
         foreach (Trajectory episode in episodes)
             foreach (ChatMessage turn in episode.Turns)
             {
@@ -34,14 +41,20 @@ public static class CopyPretraining
                     continue;
                 foreach (string token in turn.Content.Split([' ', '\n', '\t', ',', '.', ':', ';', '[', ']', '(', ')', '"'], StringSplitOptions.RemoveEmptyEntries))
                 {
-                    if (token.Length is >= 2 and <= 11 && token.All(char.IsAsciiLetter))
+                    if (IsId(token))
+                        ids.Add(token);
+                    else if (token.Length is >= 2 and <= 11 && token.All(char.IsAsciiLetter))
                         words.Add(token.ToLowerInvariant());
                 }
             }
-        return new Vocabulary([.. words]);
+        return new Vocabulary([.. words], [.. ids]);
     }
 
-    /// <summary><paramref name="count"/> repeat tasks of 6-16 words each.</summary>
+    /// <summary>
+    /// <paramref name="count"/> repeat tasks of 6-16 items each: words, and with probability <see cref="IdShare"/> a fresh
+    /// id in the shape of the episodes' ids (a real id with all but its first two characters redrawn), because ids such
+    /// as ASINs are the strings an agent must copy exactly and they break into different tokens than words.
+    /// </summary>
     public static IReadOnlyList<Trajectory> RepeatTasks(Vocabulary vocabulary, int count, ulong seed)
     {
         RequireWords(vocabulary);
@@ -59,8 +72,23 @@ public static class CopyPretraining
     {
         var words = new string[count];
         for (int w = 0; w < count; w++)
-            words[w] = vocabulary.Words[Next(ref random, vocabulary.Words.Count)];
+            words[w] = vocabulary.Ids.Count > 0 && random.NextDouble() < IdShare
+                ? FreshId(vocabulary.Ids[Next(ref random, vocabulary.Ids.Count)], ref random)
+                : vocabulary.Words[Next(ref random, vocabulary.Words.Count)];
         return string.Join(' ', words);
+    }
+
+    private static bool IsId(string token) =>
+        token.Length is >= 6 and <= 16 && token.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c))
+        && token.Any(char.IsAsciiDigit) && token.Any(char.IsAsciiLetterUpper);
+
+    private static string FreshId(string shape, ref Xoshiro256StarStar random)
+    {
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        char[] id = shape.ToCharArray();
+        for (int c = 2; c < id.Length; c++)
+            id[c] = Alphabet[Next(ref random, Alphabet.Length)];
+        return new string(id);
     }
 
     private static int Next(ref Xoshiro256StarStar random, int bound) => (int)(random.NextDouble() * bound);

@@ -17,14 +17,15 @@ public sealed class CopyPretrainingTests
     {
         Trajectory episode = Episode("Instruction: [SEP] i want Dark chocolate, dark [SEP] B0A1N65E9H [SEP] $26.49 x", "search[zebra words]");
         CopyPretraining.Vocabulary vocabulary = CopyPretraining.VocabularyOf([episode]);
-        // Only user turns count (not "zebra"); ids, prices, one-letter words and punctuation are left out.
+        // Only user turns count (not "zebra"); prices, one-letter words and punctuation are left out; ids are kept apart.
         Assert.Equal(["chocolate", "dark", "instruction", "sep", "want"], vocabulary.Words);
+        Assert.Equal(["B0A1N65E9H"], vocabulary.Ids);
     }
 
     [Fact]
     public void Repeat_tasks_answer_with_the_prompt_words_and_are_deterministic_per_seed()
     {
-        var vocabulary = new CopyPretraining.Vocabulary(["alpha", "beta", "gamma", "delta", "epsilon"]);
+        var vocabulary = new CopyPretraining.Vocabulary(["alpha", "beta", "gamma", "delta", "epsilon"], []);
         IReadOnlyList<Trajectory> tasks = CopyPretraining.RepeatTasks(vocabulary, 50, seed: 7);
 
         Assert.Equal(50, tasks.Count);
@@ -46,9 +47,20 @@ public sealed class CopyPretrainingTests
     }
 
     [Fact]
+    public void Repeat_tasks_mix_in_fresh_ids_shaped_like_the_episodes_ids()
+    {
+        var vocabulary = new CopyPretraining.Vocabulary(["alpha", "beta"], ["B0A1N65E9H", "B07RMKSL12"]);
+        string[] items = CopyPretraining.RepeatTasks(vocabulary, 200, seed: 1).SelectMany(t => t.Turns[1].Content.Split(' ')).ToArray();
+        string[] ids = items.Where(i => i is not ("alpha" or "beta")).ToArray();
+        Assert.InRange(ids.Length / (double)items.Length, CopyPretraining.IdShare - 0.05, CopyPretraining.IdShare + 0.05);
+        Assert.All(ids, id => Assert.Matches("^B0[A-Z0-9]{8}$", id));
+        Assert.True(ids.Distinct().Count() > ids.Length * 9 / 10, "ids are fresh, not the episodes' own");
+    }
+
+    [Fact]
     public void An_empty_vocabulary_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => CopyPretraining.RepeatTasks(new CopyPretraining.Vocabulary([]), 3, 0));
+        var error = Assert.Throws<ArgumentException>(() => CopyPretraining.RepeatTasks(new CopyPretraining.Vocabulary([], ["B0A1N65E9H"]), 3, 0));
         Assert.Contains("no words", error.Message);
     }
 }
