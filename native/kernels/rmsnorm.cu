@@ -18,21 +18,17 @@
 
 #include "rmsnorm.h"
 
+#include "coevo_kernels.h"
+#include "common.cuh"
+
 #include <cstdint>
 
 namespace coevo::kernels {
 namespace {
 
-constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kWarpRowsPerBlock = 4;     // warp-per-row kernel: 128 threads = 4 rows per block
 constexpr int kBlockThreads = 256;       // block-per-row kernel
 constexpr int kWarpPerRowMaxDim = 1024;  // up to 32 floats per lane
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(kFullMask, v, offset);
-    return v;
-}
 
 // Sum of x[i]^2 over the indices i = first, first + stride, ... of one row (in float4 units when Vec4).
 template <bool Vec4>
@@ -137,6 +133,99 @@ cudaError_t rmsnorm_forward_f32(const float* x, const float* w, float* y, float*
         launch<true>(x, w, y, rstd, rows, dim, eps, stream);
     } else {
         launch<false>(x, w, y, rstd, rows, dim, eps, stream);
+    }
+    return cudaGetLastError();
+}
+
+// ---- bf16 storage (the training path): x, y, dy, dx, w bf16; rstd, dw fp32; one block of 256 threads per row ----
+// Forward as above, y rounded once to bf16. Backward, per row (g = dy * w, r = rstd):
+//   dx = r g - x (r^3 / dim) sum_k g[k] x[k]        (written, or added to dx when accumulate: the residual stream)
+//   dw += sum over rows of dy x r                   (rows in chunks of a fixed size; partials [chunks, dim] then
+//                                                    summed in chunk order: deterministic)
+namespace {
+
+constexpr int kBf16Threads = 256;
+constexpr int kDwChunks = 64;
+
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_forward_bf16_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w, bf16* __restrict__ y,
+                                float* __restrict__ rstd, int dim, float eps) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    float ss = 0.0f;
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) {
+        const float v = to_f32(x[base + c]);
+        ss += v * v;
+    }
+    const float r = inverse_rms(block_sum(ss, scratch), dim, eps);
+    if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) y[base + c] = to_bf16(to_f32(x[base + c]) * r * to_f32(w[c]));
+}
+
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_backward_dx_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w, const float* __restrict__ rstd,
+                               const bf16* __restrict__ dy, bf16* __restrict__ dx, int dim, bool accumulate) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    const float r = rstd[blockIdx.x];
+    float dot = 0.0f;
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) dot += to_f32(dy[base + c]) * to_f32(w[c]) * to_f32(x[base + c]);
+    const float coefficient = r * r * r / static_cast<float>(dim) * block_sum(dot, scratch);
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) {
+        float g = r * (to_f32(dy[base + c]) * to_f32(w[c])) - to_f32(x[base + c]) * coefficient;
+        if (accumulate) g += to_f32(dx[base + c]);
+        dx[base + c] = to_bf16(g);
+    }
+}
+
+// partials[chunk, c] = sum over the chunk's rows (in order) of dy x r.
+__global__ void rmsnorm_dw_partial_kernel(const bf16* __restrict__ x, const float* __restrict__ rstd,
+                                          const bf16* __restrict__ dy, float* __restrict__ partials, int rows, int dim,
+                                          int rows_per_chunk) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x, chunk = blockIdx.y;
+    if (c >= dim) return;
+    const int first = chunk * rows_per_chunk, last = min(rows, first + rows_per_chunk);
+    float acc = 0.0f;
+    for (int r = first; r < last; r++) {
+        const size_t i = static_cast<size_t>(r) * dim + c;
+        acc += to_f32(dy[i]) * (to_f32(x[i]) * rstd[r]);
+    }
+    partials[static_cast<size_t>(chunk) * dim + c] = acc;
+}
+
+__global__ void rmsnorm_dw_sum_kernel(const float* __restrict__ partials, float* __restrict__ dw, int dim, int chunks) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= dim) return;
+    float acc = dw[c];
+    for (int k = 0; k < chunks; k++) acc += partials[static_cast<size_t>(k) * dim + c];
+    dw[c] = acc;
+}
+
+}  // namespace
+
+int rmsnorm_dw_chunks(int rows) { return rows < kDwChunks ? rows : kDwChunks; }
+
+cudaError_t rmsnorm_forward_bf16(const bf16* x, const bf16* w, bf16* y, float* rstd, int rows, int dim, float eps,
+                                 cudaStream_t stream) {
+    rmsnorm_forward_bf16_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps);
+    return cudaGetLastError();
+}
+
+cudaError_t rmsnorm_backward_bf16(const bf16* x, const bf16* w, const float* rstd, const bf16* dy, bf16* dx,
+                                  float* dw, float* dw_partials, int rows, int dim, bool accumulate_dx,
+                                  cudaStream_t stream) {
+    if (dx != nullptr) {
+        rmsnorm_backward_dx_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, accumulate_dx);
+        const cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+    }
+    if (dw != nullptr) {
+        const int chunks = rmsnorm_dw_chunks(rows), per_chunk = (rows + chunks - 1) / chunks;
+        rmsnorm_dw_partial_kernel<<<dim3(blocks_for(dim, 256), chunks), 256, 0, stream>>>(x, rstd, dy, dw_partials, rows,
+                                                                                          dim, per_chunk);
+        const cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+        rmsnorm_dw_sum_kernel<<<blocks_for(dim, 256), 256, 0, stream>>>(dw_partials, dw, dim, chunks);
     }
     return cudaGetLastError();
 }

@@ -5,7 +5,7 @@ namespace OnnxCoEvo.Cuda;
 /// <see cref="DeviceBuffer{T}.CopyTo"/> and <see cref="Synchronize"/> wait for them. Not thread-safe: use one
 /// context per thread, or serialise calls.
 /// </summary>
-public sealed class CudaContext : IDisposable
+public sealed partial class CudaContext : IDisposable
 {
     internal CudaContext(int device)
     {
