@@ -9,6 +9,8 @@
 //   pick the first i of the prefix whose cumulative p exceeds u S'  (the last one if rounding leaves none)
 // Greedy: argmax, the lowest id on ties (no sort).
 // Layout: logits [rows, vocab] fp32; uniforms [rows] fp32; ids [rows] int32 out.
+#include <climits>
+
 #include <cub/block/block_scan.cuh>
 #include <cub/device/device_segmented_radix_sort.cuh>
 

@@ -27,7 +27,8 @@ Args& attention_args(Args& a, const coevo_buffer* q, const coevo_buffer* k, cons
     a.that(heads % (kv_heads > 0 ? kv_heads : 1) == 0, "kv_heads must divide heads")
         .that(head_dim == 64 || head_dim == 128, "head_dim must be 64 or 128")
         .that(sequences <= tokens, "sequences must be <= tokens (every sequence holds a token)")
-        .that(max_seqlen <= tokens, "max_seqlen must be <= tokens");
+        .that(max_seqlen <= tokens, "max_seqlen must be <= tokens")
+        .that(sequences <= 65535, "sequences must be <= 65535 (a grid dimension)");
     const long long qn = static_cast<long long>(tokens) * heads * head_dim;
     const long long kn = static_cast<long long>(tokens) * kv_heads * head_dim;
     a.buffer(q, bytes_of(qn, kBf16), "q [tokens, heads, head_dim]")

@@ -20,7 +20,7 @@ public static class CommandCatalog
         new("data", "inspect and convert trajectory and preference-pair files", [typeof(DataInfoCommand), typeof(DataConvertCommand)]),
         new("train", "train a LoRA adapter (or every weight) with SFT or DPO; resumable runs", [typeof(TrainSftCommand), typeof(TrainDpoCommand)]),
         new("onnx", "build ONNX decoders (ONNX Runtime GenAI folders) from model directories and inspect ONNX files", [typeof(OnnxBuildCommand), typeof(OnnxInfoCommand)]),
-        new("bench", "benchmarks: CPU GEMM and training throughput; rollout generation; kernels against PyTorch peers", [typeof(BenchCpuCommand), typeof(BenchRolloutCommand)]),
+        new("bench", "benchmarks: CPU GEMM and training throughput; rollout generation; kernels against PyTorch peers", [typeof(BenchCpuCommand), typeof(BenchRolloutCommand), typeof(BenchKernelsCommand)]),
     ];
 
     public static VerbGroup? FindGroup(string name) =>
