@@ -147,6 +147,111 @@ namespace {
 constexpr int kBf16Threads = 256;
 constexpr int kDwChunks = 64;
 
+// Rows whose length is a multiple of 8 move as 16-byte chunks of 8 bf16, kept in registers between the two passes
+// (V chunks per thread: dim <= V * 8 * 256); other rows take the scalar kernels below.
+constexpr int kMaxChunksPerThread = 4;
+
+__device__ __forceinline__ void unpack8(const uint4& u, float (&f)[8]) {
+    const bf16* h = reinterpret_cast<const bf16*>(&u);
+#pragma unroll
+    for (int k = 0; k < 8; k++) f[k] = to_f32(h[k]);
+}
+
+__device__ __forceinline__ uint4 pack8(const float (&f)[8]) {
+    uint4 u;
+    bf16* h = reinterpret_cast<bf16*>(&u);
+#pragma unroll
+    for (int k = 0; k < 8; k++) h[k] = to_bf16(f[k]);
+    return u;
+}
+
+template <int V>
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_forward_bf16_vec(const bf16* __restrict__ x, const bf16* __restrict__ w, bf16* __restrict__ y,
+                             float* __restrict__ rstd, int dim, float eps) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    const int chunks = dim >> 3;
+    const uint4* xr = reinterpret_cast<const uint4*>(x + base);
+    uint4 cache[V];
+    float ss = 0.0f;
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            cache[j] = xr[c];
+            float f[8];
+            unpack8(cache[j], f);
+#pragma unroll
+            for (int k = 0; k < 8; k++) ss += f[k] * f[k];
+        }
+    }
+    const float r = inverse_rms(block_sum(ss, scratch), dim, eps);
+    if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+    const uint4* w8 = reinterpret_cast<const uint4*>(w);
+    uint4* yr = reinterpret_cast<uint4*>(y + base);
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            float f[8], g[8];
+            unpack8(cache[j], f);
+            unpack8(w8[c], g);
+#pragma unroll
+            for (int k = 0; k < 8; k++) f[k] = f[k] * r * g[k];
+            yr[c] = pack8(f);
+        }
+    }
+}
+
+template <int V>
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_backward_dx_vec(const bf16* __restrict__ x, const bf16* __restrict__ w, const float* __restrict__ rstd,
+                            const bf16* __restrict__ dy, bf16* __restrict__ dx, int dim, bool accumulate) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    const int chunks = dim >> 3;
+    const uint4* xr = reinterpret_cast<const uint4*>(x + base);
+    const uint4* dyr = reinterpret_cast<const uint4*>(dy + base);
+    const uint4* w8 = reinterpret_cast<const uint4*>(w);
+    uint4 xc[V], dyc[V];
+    const float r = rstd[blockIdx.x];
+    float dot = 0.0f;
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            xc[j] = xr[c];
+            dyc[j] = dyr[c];
+            float xf[8], df[8], wf[8];
+            unpack8(xc[j], xf);
+            unpack8(dyc[j], df);
+            unpack8(w8[c], wf);
+#pragma unroll
+            for (int k = 0; k < 8; k++) dot += df[k] * wf[k] * xf[k];
+        }
+    }
+    const float coefficient = r * r * r / static_cast<float>(dim) * block_sum(dot, scratch);
+    uint4* dxr = reinterpret_cast<uint4*>(dx + base);
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            float xf[8], df[8], wf[8], old[8];
+            unpack8(xc[j], xf);
+            unpack8(dyc[j], df);
+            unpack8(w8[c], wf);
+            if (accumulate) unpack8(dxr[c], old);
+#pragma unroll
+            for (int k = 0; k < 8; k++) {
+                df[k] = r * (df[k] * wf[k]) - xf[k] * coefficient;
+                if (accumulate) df[k] += old[k];
+            }
+            dxr[c] = pack8(df);
+        }
+    }
+}
+
 __global__ void __launch_bounds__(kBf16Threads)
     rmsnorm_forward_bf16_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w, bf16* __restrict__ y,
                                 float* __restrict__ rstd, int dim, float eps) {
@@ -205,9 +310,26 @@ __global__ void rmsnorm_dw_sum_kernel(const float* __restrict__ partials, float*
 
 int rmsnorm_dw_chunks(int rows) { return rows < kDwChunks ? rows : kDwChunks; }
 
+namespace {
+
+// Chunks of 8 per thread for the vector kernels, or 0 when the row does not suit them.
+int vector_chunks(int dim) {
+    if (dim % 8 != 0) return 0;
+    const int per_thread = (dim / 8 + kBf16Threads - 1) / kBf16Threads;
+    return per_thread <= kMaxChunksPerThread ? per_thread : 0;
+}
+
+}  // namespace
+
 cudaError_t rmsnorm_forward_bf16(const bf16* x, const bf16* w, bf16* y, float* rstd, int rows, int dim, float eps,
                                  cudaStream_t stream) {
-    rmsnorm_forward_bf16_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps);
+    switch (vector_chunks(dim)) {
+        case 1: rmsnorm_forward_bf16_vec<1><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        case 2: rmsnorm_forward_bf16_vec<2><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        case 3: rmsnorm_forward_bf16_vec<3><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        case 4: rmsnorm_forward_bf16_vec<4><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        default: rmsnorm_forward_bf16_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+    }
     return cudaGetLastError();
 }
 
@@ -215,7 +337,14 @@ cudaError_t rmsnorm_backward_bf16(const bf16* x, const bf16* w, const float* rst
                                   float* dw, float* dw_partials, int rows, int dim, bool accumulate_dx,
                                   cudaStream_t stream) {
     if (dx != nullptr) {
-        rmsnorm_backward_dx_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, accumulate_dx);
+        const bool acc = accumulate_dx;
+        switch (vector_chunks(dim)) {
+            case 1: rmsnorm_backward_dx_vec<1><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            case 2: rmsnorm_backward_dx_vec<2><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            case 3: rmsnorm_backward_dx_vec<3><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            case 4: rmsnorm_backward_dx_vec<4><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            default: rmsnorm_backward_dx_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+        }
         const cudaError_t e = cudaGetLastError();
         if (e != cudaSuccess) return e;
     }

@@ -60,6 +60,11 @@ coevo_status blas_handle(coevo_context* context, cublasHandle_t* out, const char
         cublasStatus_t e = cublasCreate(&handle);
         if (e != CUBLAS_STATUS_SUCCESS) return fail_blas(e, function);
         e = cublasSetStream(handle, context->stream);
+        // Split-K partial sums stay fp32 even when C is bf16 (cuBLAS may otherwise reduce them in bf16): the fp32
+        // accumulation DESIGN.md promises, at a small cost on a few shapes.
+        if (e == CUBLAS_STATUS_SUCCESS)
+            e = cublasSetMathMode(handle, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH |
+                                                                    CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION));
         if (e != CUBLAS_STATUS_SUCCESS) {
             cublasDestroy(handle);
             return fail_blas(e, function);

@@ -167,10 +167,13 @@ public static partial class KernelParity
 
     // ---- rmsnorm ----
 
-    private static IEnumerable<ParityResult> RmsNormCase(IKernelDevice device, ParityShapes s)
+    // The model's width (the kernels' 16-byte path) and one that is not a multiple of 8 (their scalar path).
+    private static IEnumerable<ParityResult> RmsNormCase(IKernelDevice device, ParityShapes s) =>
+        RmsNormAt(device, s.Tokens, s.Dim).Concat(RmsNormAt(device, s.Tokens / 4, s.Dim + 4));
+
+    private static IEnumerable<ParityResult> RmsNormAt(IKernelDevice device, int rows, int dim)
     {
         var inputs = new Inputs(12);
-        int rows = s.Tokens, dim = s.Dim;
         float[] x = inputs.Bf16((long)rows * dim, 3);
         float[] w = inputs.Bf16(dim, 0.25, 1);
         string shape = $"x {Dims(rows, dim)}";
@@ -251,10 +254,13 @@ public static partial class KernelParity
 
     // ---- swiglu ----
 
-    private static IEnumerable<ParityResult> SwiGluCase(IKernelDevice device, ParityShapes s)
+    // The MLP's shape (16-byte path) and an odd element count (the scalar path).
+    private static IEnumerable<ParityResult> SwiGluCase(IKernelDevice device, ParityShapes s) =>
+        SwiGluAt(device, s.Tokens, s.Ffn).Concat(SwiGluAt(device, s.Tokens / 4 - 1, s.Ffn + 1));
+
+    private static IEnumerable<ParityResult> SwiGluAt(IKernelDevice device, int rows, int width)
     {
         var inputs = new Inputs(14);
-        int rows = s.Tokens, width = s.Ffn;
         float[] gate = inputs.Bf16((long)rows * width, 4), up = inputs.Bf16((long)rows * width, 2), dh = inputs.Bf16((long)rows * width, 1);
         string shape = $"gate, up {Dims(rows, width)}";
         var h = new float[gate.Length];
