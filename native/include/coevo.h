@@ -142,6 +142,15 @@ COEVO_API coevo_status coevo_buffer_copy(coevo_context* context, coevo_buffer* d
 /* Sets every byte of the buffer to 0 on the context's stream (queued). */
 COEVO_API coevo_status coevo_buffer_zero(coevo_context* context, coevo_buffer* buffer);
 
+/* Which attention kernels the context runs (both compute the same thing; parity and benchmarks check each):
+ * COEVO_ATTENTION_FMA (the default) tiles in fp32 FMA; COEVO_ATTENTION_TENSOR_CORES runs the products on tensor
+ * cores (WMMA, bf16 operands incl. the probabilities, fp32 accumulation; sm_80 and later). */
+typedef enum coevo_attention_kernel {
+    COEVO_ATTENTION_FMA = 0,
+    COEVO_ATTENTION_TENSOR_CORES = 1
+} coevo_attention_kernel;
+COEVO_API coevo_status coevo_context_set_attention_kernel(coevo_context* context, coevo_attention_kernel kernel);
+
 /* Records a start event on the context's stream; coevo_context_timer_stop records a stop event, waits for it and
  * gives the GPU time between the two in milliseconds (what the benchmarks report). */
 COEVO_API coevo_status coevo_context_timer_start(coevo_context* context);

@@ -17,8 +17,8 @@
 //                      (kernel dkdv: per key tile of one kv head; no atomics, so deterministic)
 // Threads: 128 per block; thread (row = tid / 4, quad = tid % 4) owns the score columns quad + 4 j of its row and
 // the output columns quad + 4 j of its row's D. Shared rows are padded to D + 1 / BK + 1 floats (no bank conflicts).
-// Arithmetic is plain fp32 FMA (no tensor cores yet): correct first; the speed gap to FlashAttention is measured by
-// `coevo bench kernels`.
+// Arithmetic here is plain fp32 FMA (COEVO_ATTENTION_FMA, the default: the simplest code to trust); attention_tc.cu
+// runs the same tiles on tensor cores (COEVO_ATTENTION_TENSOR_CORES). `coevo bench kernels` times both.
 #include "coevo_kernels.h"
 #include "common.cuh"
 
@@ -311,11 +311,12 @@ cudaError_t launch_forward(const AttentionShape& a, const bf16* q, const bf16* k
 template <int D>
 cudaError_t launch_backward(const AttentionShape& a, const bf16* q, const bf16* k, const bf16* v, const bf16* o,
                             const float* lse, const bf16* dout, float* delta, bf16* dq, bf16* dk, bf16* dv,
-                            cudaStream_t stream) {
+                            bool tensor_cores, cudaStream_t stream) {
     const long long rows = static_cast<long long>(a.tokens) * a.heads;
     attention_delta<D><<<blocks_for(rows, 8), 256, 0, stream>>>(o, dout, delta, rows);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
+    if (tensor_cores) return attention_backward_tensor_cores(a, q, k, v, dout, lse, delta, dq, dk, dv, stream);
     const size_t smem_dq = dq_smem<D>(), smem_dkdv = dkdv_smem<D>();
     e = cudaFuncSetAttribute(attention_backward_dq<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                              static_cast<int>(smem_dq));
@@ -344,9 +345,9 @@ cudaError_t attention_forward(const AttentionShape& a, const bf16* q, const bf16
 
 cudaError_t attention_backward(const AttentionShape& a, const bf16* q, const bf16* k, const bf16* v, const bf16* o,
                                const float* lse, const bf16* dout, float* delta, bf16* dq, bf16* dk, bf16* dv,
-                               cudaStream_t stream) {
-    return a.head_dim == 64 ? launch_backward<64>(a, q, k, v, o, lse, dout, delta, dq, dk, dv, stream)
-                            : launch_backward<128>(a, q, k, v, o, lse, dout, delta, dq, dk, dv, stream);
+                               bool tensor_cores, cudaStream_t stream) {
+    return a.head_dim == 64 ? launch_backward<64>(a, q, k, v, o, lse, dout, delta, dq, dk, dv, tensor_cores, stream)
+                            : launch_backward<128>(a, q, k, v, o, lse, dout, delta, dq, dk, dv, tensor_cores, stream);
 }
 
 }  // namespace coevo::kernels

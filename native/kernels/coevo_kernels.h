@@ -47,10 +47,17 @@ struct AttentionShape {
 };
 cudaError_t attention_forward(const AttentionShape& shape, const bf16* q, const bf16* k, const bf16* v, bf16* o,
                               float* lse, cudaStream_t stream);
-// delta: [tokens, heads] fp32 scratch.
+// delta: [tokens, heads] fp32 scratch. tensor_cores picks attention_tc.cu's kernels for dq, dk, dv.
 cudaError_t attention_backward(const AttentionShape& shape, const bf16* q, const bf16* k, const bf16* v,
                                const bf16* o, const float* lse, const bf16* dout, float* delta, bf16* dq, bf16* dk,
-                               bf16* dv, cudaStream_t stream);
+                               bf16* dv, bool tensor_cores, cudaStream_t stream);
+
+// ---- attention_tc.cu (the same family on tensor cores; delta already computed) ----
+cudaError_t attention_forward_tensor_cores(const AttentionShape& shape, const bf16* q, const bf16* k, const bf16* v,
+                                           bf16* o, float* lse, cudaStream_t stream);
+cudaError_t attention_backward_tensor_cores(const AttentionShape& shape, const bf16* q, const bf16* k, const bf16* v,
+                                            const bf16* dout, const float* lse, const float* delta, bf16* dq, bf16* dk,
+                                            bf16* dv, cudaStream_t stream);
 
 // ---- linear.cu ----
 // y[r, :] = bias for every row (the GEMM then adds x W^T with beta = 1).

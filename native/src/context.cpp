@@ -87,7 +87,7 @@ COEVO_API coevo_status coevo_context_create(int device, coevo_context** out_cont
     COEVO_CUDA_TRY(cudaSetDevice(device));
     cudaStream_t stream = nullptr;
     COEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    auto* context = new (std::nothrow) coevo_context{device, stream, nullptr, nullptr, nullptr};
+    auto* context = new (std::nothrow) coevo_context{device, stream, nullptr, nullptr, nullptr, COEVO_ATTENTION_FMA};
     if (context == nullptr) {
         cudaStreamDestroy(stream);
         return fail(COEVO_OUT_OF_MEMORY, "coevo_context_create: host allocation failed");
@@ -188,6 +188,15 @@ COEVO_API coevo_status coevo_buffer_zero(coevo_context* context, coevo_buffer* b
     if (!a.buffer(buffer, 0, "buffer").activate()) return a.status;
     if (buffer->bytes == 0) return COEVO_OK;
     COEVO_CUDA_TRY(cudaMemsetAsync(buffer->data, 0, buffer->bytes, context->stream));
+    return COEVO_OK;
+}
+
+COEVO_API coevo_status coevo_context_set_attention_kernel(coevo_context* context, coevo_attention_kernel kernel) {
+    coevo::Args a(context, "coevo_context_set_attention_kernel");
+    if (!a.that(kernel == COEVO_ATTENTION_FMA || kernel == COEVO_ATTENTION_TENSOR_CORES,
+                "kernel must be COEVO_ATTENTION_FMA (0) or COEVO_ATTENTION_TENSOR_CORES (1)"))
+        return a.status;
+    context->attention = kernel;
     return COEVO_OK;
 }
 

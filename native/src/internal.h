@@ -15,6 +15,7 @@ struct coevo_context {
     cublasHandle_t blas;       // created on first use (a GEMM), bound to `stream`; NULL until then
     cudaEvent_t timer_start;   // created on first coevo_context_timer_start
     cudaEvent_t timer_stop;
+    coevo_attention_kernel attention;  // which attention kernels run (coevo_context_set_attention_kernel)
 };
 
 struct coevo_buffer {

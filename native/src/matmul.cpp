@@ -74,9 +74,14 @@ COEVO_API coevo_status coevo_attention_forward(coevo_context* context, const coe
         .buffer(lse, bytes_of(static_cast<long long>(tokens) * heads, kF32), "lse [tokens, heads]")
         .that(o != q && o != k && o != v, "o must be distinct from q, k and v");
     if (!a.activate()) return a.status;
-    COEVO_CUDA_TRY(k::attention_forward(
-        attention_shape(cu_seqlens, tokens, sequences, max_seqlen, heads, kv_heads, head_dim, window), data<k::bf16>(q),
-        data<k::bf16>(k), data<k::bf16>(v), data<k::bf16>(o), data<float>(lse), context->stream));
+    const k::AttentionShape shape =
+        attention_shape(cu_seqlens, tokens, sequences, max_seqlen, heads, kv_heads, head_dim, window);
+    if (context->attention == COEVO_ATTENTION_TENSOR_CORES)
+        COEVO_CUDA_TRY(k::attention_forward_tensor_cores(shape, data<k::bf16>(q), data<k::bf16>(k), data<k::bf16>(v),
+                                                         data<k::bf16>(o), data<float>(lse), context->stream));
+    else
+        COEVO_CUDA_TRY(k::attention_forward(shape, data<k::bf16>(q), data<k::bf16>(k), data<k::bf16>(v),
+                                            data<k::bf16>(o), data<float>(lse), context->stream));
     return COEVO_OK;
 }
 
@@ -106,7 +111,8 @@ COEVO_API coevo_status coevo_attention_backward(coevo_context* context, const co
     COEVO_CUDA_TRY(k::attention_backward(
         attention_shape(cu_seqlens, tokens, sequences, max_seqlen, heads, kv_heads, head_dim, window), data<k::bf16>(q),
         data<k::bf16>(k), data<k::bf16>(v), data<k::bf16>(o), data<float>(lse), data<k::bf16>(dout), delta,
-        data<k::bf16>(dq), data<k::bf16>(dk), data<k::bf16>(dv), context->stream));
+        data<k::bf16>(dq), data<k::bf16>(dk), data<k::bf16>(dv), context->attention == COEVO_ATTENTION_TENSOR_CORES,
+        context->stream));
     return COEVO_OK;
 }
 

@@ -12,6 +12,19 @@ public readonly record struct DpoLossResult(double Total, double Dpo, double Cho
 // CudaException (InvalidArgument) with the library's message. Optional buffers are nullable.
 public sealed partial class CudaContext
 {
+    private AttentionKernel _attentionKernel = AttentionKernel.Fma;
+
+    /// <summary>Which attention kernels this context runs (coevo_context_set_attention_kernel); both compute the same.</summary>
+    public AttentionKernel AttentionKernel
+    {
+        get => _attentionKernel;
+        set
+        {
+            NativeMethods.Check(NativeMethods.coevo_context_set_attention_kernel(Handle, value));
+            _attentionKernel = value;
+        }
+    }
+
     /// <summary>Queues a device-to-device copy of <paramref name="bytes"/> bytes.</summary>
     public void Copy<T>(DeviceBuffer<T> destination, DeviceBuffer<T> source, long bytes)
         where T : unmanaged =>
@@ -153,6 +166,13 @@ public sealed partial class CudaContext
 
     private static CudaBufferHandle Of<T>(DeviceBuffer<T>? buffer)
         where T : unmanaged => buffer?.Handle ?? CudaBufferHandle.Null;
+}
+
+/// <summary>Mirror of <c>coevo_attention_kernel</c>: fp32 FMA tiles (the default) or tensor cores (WMMA, bf16 operands).</summary>
+public enum AttentionKernel
+{
+    Fma = 0,
+    TensorCores = 1,
 }
 
 /// <summary>The shape of one attention call over a packed batch (FlashAttention's varlen arguments).</summary>

@@ -40,6 +40,7 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(LibraryName)] public static partial CudaStatus coevo_buffer_copy(CudaContextHandle context, CudaBufferHandle dst, nuint dstOffset, CudaBufferHandle src, nuint srcOffset, nuint bytes);
     [LibraryImport(LibraryName)] public static partial CudaStatus coevo_buffer_zero(CudaContextHandle context, CudaBufferHandle buffer);
+    [LibraryImport(LibraryName)] public static partial CudaStatus coevo_context_set_attention_kernel(CudaContextHandle context, AttentionKernel kernel);
     [LibraryImport(LibraryName)] public static partial CudaStatus coevo_context_timer_start(CudaContextHandle context);
     [LibraryImport(LibraryName)] public static partial CudaStatus coevo_context_timer_stop(CudaContextHandle context, out float milliseconds);
     [LibraryImport(LibraryName)] public static partial CudaStatus coevo_context_memory(CudaContextHandle context, int resetPeak, out nuint free, out nuint total, out nuint scratchPeak);

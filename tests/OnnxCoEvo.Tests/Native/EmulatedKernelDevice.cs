@@ -89,23 +89,26 @@ internal sealed class EmulatedKernelDevice(string? brokenKernel = null) : IKerne
         return (Out("swiglu", dGate), Out("swiglu", dUp));
     }
 
-    public (float[] Output, float[] LogSumExp) AttentionForward(float[] q, float[] k, float[] v, int[] cuSeqlens, AttentionShape shape)
+    public (float[] Output, float[] LogSumExp) AttentionForward(float[] q, float[] k, float[] v, int[] cuSeqlens, AttentionShape shape,
+        AttentionKernel kernel)
     {
         var o = new float[q.Length];
         var lse = new float[shape.Tokens * shape.Heads];
         CausalAttention.Forward(q, k, v, cuSeqlens, o, lse, shape.Heads, shape.KvHeads, shape.HeadDim);
-        return (Out("attention", o), lse);
+        return (Out(Family(kernel), o), lse);
     }
 
     public (float[] Dq, float[] Dk, float[] Dv) AttentionBackward(float[] q, float[] k, float[] v, float[] output, float[] logSumExp,
-        float[] dOutput, int[] cuSeqlens, AttentionShape shape)
+        float[] dOutput, int[] cuSeqlens, AttentionShape shape, AttentionKernel kernel)
     {
         var dq = new float[q.Length];
         var dk = new float[k.Length];
         var dv = new float[v.Length];
         CausalAttention.Backward(q, k, v, cuSeqlens, logSumExp, dOutput, dq, dk, dv, shape.Heads, shape.KvHeads, shape.HeadDim);
-        return (Out("attention", dq), Out("attention", dk), Out("attention", dv));
+        return (Out(Family(kernel), dq), Out(Family(kernel), dk), Out(Family(kernel), dv));
     }
+
+    private static string Family(AttentionKernel kernel) => kernel == AttentionKernel.TensorCores ? "attention_tc" : "attention";
 
     public float[] LinearForward(float[] x, float[] weight, float[]? bias, int rows, int inFeatures, int outFeatures)
     {

@@ -27,7 +27,7 @@ public sealed class KernelParityTests
     {
         using CudaContext context = CudaBackend.Create(0);
         var device = new CudaKernelDevice(context, CudaBackend.Probe().Devices[0]);
-        AssertAllPass(KernelParity.Run(device, ParityShapes.Llama31_8BAttention, EmulatedKernelDevice.Sampler, ["attention"]));
+        AssertAllPass(KernelParity.Run(device, ParityShapes.Llama31_8BAttention, EmulatedKernelDevice.Sampler, ["attention", "attention_tc"]));
     }
 
     [Fact]
@@ -42,6 +42,7 @@ public sealed class KernelParityTests
     [Theory]
     [InlineData("swiglu")]
     [InlineData("attention")]
+    [InlineData("attention_tc")]
     [InlineData("lora")]
     [InlineData("sampling")]
     public void Harness_RejectsABrokenKernel_AndOnlyIt(string broken)

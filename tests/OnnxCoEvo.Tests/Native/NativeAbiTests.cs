@@ -18,6 +18,7 @@ public sealed class NativeAbiTests
     {
         ["coevo_buffer_copy"] = () => NativeMethods.coevo_buffer_copy(NoContext, No, 0, No, 0, 4),
         ["coevo_buffer_zero"] = () => NativeMethods.coevo_buffer_zero(NoContext, No),
+        ["coevo_context_set_attention_kernel"] = () => NativeMethods.coevo_context_set_attention_kernel(NoContext, AttentionKernel.TensorCores),
         ["coevo_context_timer_start"] = () => NativeMethods.coevo_context_timer_start(NoContext),
         ["coevo_context_timer_stop"] = () => NativeMethods.coevo_context_timer_stop(NoContext, out _),
         ["coevo_context_memory"] = () => NativeMethods.coevo_context_memory(NoContext, 0, out _, out _, out _),

@@ -86,9 +86,9 @@ public sealed class BenchKernelsCommand : ICliCommand
         AnsiConsole.MarkupLine($"parity on [bold]{Markup.Escape(device)}[/] (DESIGN.md: device error <= 2 x naive bf16 error + 2^-20 max|ref|)");
         foreach (ParityShapes shape in shapes)
         {
-            // The head_dim 128 shapes exist for attention only.
+            // The head_dim 128 shapes exist for the attention families only.
             IReadOnlyCollection<string>? kernels = shape == ParityShapes.Llama31_8BAttention
-                ? (selected.Count == 0 || selected.Contains("attention") ? ["attention"] : [])
+                ? AttentionFamilies.Where(f => selected.Count == 0 || selected.Contains(f)).ToList()
                 : (selected.Count == 0 ? null : selected);
             if (kernels is { Count: 0 })
                 continue;
@@ -101,6 +101,8 @@ public sealed class BenchKernelsCommand : ICliCommand
         WriteJson(new KernelCheckReport(CommandLine(), started, device, buildInfo, shapes.Select(s => s.ToString()).ToList(), passed, results));
         return passed ? 0 : 1;
     }
+
+    private static readonly string[] AttentionFamilies = ["attention", "attention_tc"];
 
     /// <summary>The sampler's CPU twin, TokenSampler.Candidates (OnnxCoEvo.Onnx sits above OnnxCoEvo.Cuda).</summary>
     public static SamplerTwin SamplerTwin { get; } = (logits, temperature, topK, topP) =>
@@ -125,7 +127,8 @@ public sealed class BenchKernelsCommand : ICliCommand
         Func<string, bool> select = name => name == "d2d_copy" || selected.Count == 0 || selected.Contains(name);
         var timings = KernelBenchmarks.Run(context, select, Quick, t => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(t.Name)}: {t.Milliseconds.ToString("0.000", CultureInfo.InvariantCulture)} ms[/]"));
         double? copy = timings.FirstOrDefault(t => t.Name == "d2d_copy")?.GigabytesPerSecond;
-        var rows = timings.Select(t => new KernelBenchRow(t, t.GigabytesPerSecond / copy, torch?.Cases.FirstOrDefault(c => c.Name == t.Name))).ToList();
+        var rows = timings.Select(t => new KernelBenchRow(t, t.GigabytesPerSecond / copy,
+            torch?.Cases.FirstOrDefault(c => c.Name == KernelBenchmarks.PeerName(t.Name)))).ToList();
         List<KernelTarget> targets = Targets(rows);
         WriteTable(rows, targets);
         WriteJson(new KernelBenchReport(CommandLine(), started, device, buildInfo, tokens, H100Roofline.Bf16TeraFlops, H100Roofline.HbmGigabytesPerSecond,
@@ -142,9 +145,11 @@ public sealed class BenchKernelsCommand : ICliCommand
         foreach (KernelBenchRow r in rows.Where(r => r.FractionOfCopyBandwidth is not null && r.Timing.Name != "d2d_copy"))
             targets.Add(new KernelTarget($"{r.Timing.Name} bandwidth", ">= 80% of the measured D2D copy", r.FractionOfCopyBandwidth >= 0.8,
                 string.Create(CultureInfo.InvariantCulture, $"{r.FractionOfCopyBandwidth:P0} of the copy")));
-        foreach (string length in new[] { "2k", "8k" })
+        foreach ((string length, string variant) in new[] { ("2k", ""), ("8k", ""), ("2k", "_tc"), ("8k", "_tc") })
         {
-            KernelBenchRow? fwd = Row($"attention_fwd_{length}"), bwd = Row($"attention_bwd_{length}");
+            KernelBenchRow? fwd = Row($"attention_fwd_{length}{variant}"), bwd = Row($"attention_bwd_{length}{variant}");
+            if (variant.Length > 0 && fwd is null && bwd is null)
+                continue;
             bool? met = null;
             string detail = "no PyTorch timing (run with --torch)";
             if (fwd?.Torch is not null && bwd?.Torch is not null)
@@ -153,7 +158,8 @@ public sealed class BenchKernelsCommand : ICliCommand
                 met = ours <= peer;
                 detail = string.Create(CultureInfo.InvariantCulture, $"fwd+bwd {ours:0.000} ms vs SDPA {peer:0.000} ms ({peer / ours:0.00}x)");
             }
-            targets.Add(new KernelTarget($"attention fwd+bwd {length}", "at least as fast as scaled_dot_product_attention", met, detail));
+            targets.Add(new KernelTarget($"attention fwd+bwd {length}{(variant.Length > 0 ? " (tensor cores)" : "")}",
+                "at least as fast as scaled_dot_product_attention", met, detail));
         }
         KernelBenchRow? head = Row("token_logprobs_fwd");
         targets.Add(new KernelTarget("token_logprobs_fwd", ">= 1.5x PyTorch (matmul + log_softmax + gather) at <= 1/4 of its peak memory",

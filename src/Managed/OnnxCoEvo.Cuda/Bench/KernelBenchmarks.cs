@@ -41,8 +41,13 @@ public static class KernelBenchmarks
     [
         "d2d_copy", "embedding_fwd", "rmsnorm_fwd", "rmsnorm_bwd", "rope_fwd", "swiglu_fwd", "swiglu_bwd",
         "attention_fwd_2k", "attention_bwd_2k", "attention_fwd_8k", "attention_bwd_8k",
+        "attention_fwd_2k_tc", "attention_bwd_2k_tc", "attention_fwd_8k_tc", "attention_bwd_8k_tc",
         "linear_fwd", "lora_fwd", "lora_bwd", "token_logprobs_fwd", "token_logprobs_bwd", "adamw", "sampling",
     ];
+
+    /// <summary>The PyTorch peer's case name: the tensor-core attention variants ("..._tc") race the same SDPA call.</summary>
+    public static string PeerName(string caseName) =>
+        caseName.EndsWith("_tc", StringComparison.Ordinal) ? caseName[..^3] : caseName;
 
     /// <summary>Runs the cases whose names pass <paramref name="select"/>, reporting each as it finishes.</summary>
     /// <param name="quick">Few repetitions and 2048 tokens instead of 8192 (smoke runs; numbers not for reporting).</param>
@@ -176,8 +181,9 @@ public static class KernelBenchmarks
                     double ms = Time(() => context.SwiGluBackward(g, u, dh, dg, du, t, Ffn));
                     return new(name, "coevo_swiglu_backward", $"gate, up [{t}, {Ffn}]", ms, 5.0 * t * Ffn * Bf, null, null, null);
                 }
-                case "attention_fwd_2k" or "attention_bwd_2k" or "attention_fwd_8k" or "attention_bwd_8k":
-                    return Attention(name, name.EndsWith("2k", StringComparison.Ordinal) ? 2048 : 8192, name.Contains("bwd", StringComparison.Ordinal));
+                case not null when name.StartsWith("attention_", StringComparison.Ordinal):
+                    return Attention(name, name.Contains("_2k", StringComparison.Ordinal) ? 2048 : 8192, name.Contains("bwd", StringComparison.Ordinal),
+                        name.EndsWith("_tc", StringComparison.Ordinal) ? AttentionKernel.TensorCores : AttentionKernel.Fma);
                 case "linear_fwd":
                 {
                     using DeviceBuffer<BFloat16> x = Bf16((long)t * Dim, 1), w = Bf16((long)Ffn * Dim, 0.02), y = context.Allocate<BFloat16>(t * Ffn);
@@ -228,8 +234,9 @@ public static class KernelBenchmarks
         }
 
         // Llama-3.2-1B attention over 8192 (2048 in quick runs) tokens packed as sequences of `length`.
-        private KernelTiming Attention(string name, int length, bool backward)
+        private KernelTiming Attention(string name, int length, bool backward, AttentionKernel kernel)
         {
+            context.AttentionKernel = kernel;
             int tokens = Math.Max(_tokens, length), sequences = tokens / length;
             int[] starts = Enumerable.Range(0, sequences + 1).Select(i => i * length).ToArray();
             var shape = AttentionShape.FromStarts(starts, Heads, KvHeads, HeadDim);
@@ -238,7 +245,7 @@ public static class KernelBenchmarks
             using DeviceBuffer<float> lse = context.Allocate<float>(tokens * Heads);
             using DeviceBuffer<int> cu = context.Upload<int>(starts);
             double forwardFlops = 2.0 * sequences * length * (double)length * Heads * HeadDim;
-            string text = $"{sequences} x {length} tokens, {Heads}/{KvHeads} heads of {HeadDim}, causal";
+            string text = $"{sequences} x {length} tokens, {Heads}/{KvHeads} heads of {HeadDim}, causal, {(kernel == AttentionKernel.TensorCores ? "tensor cores" : "fp32 FMA")}";
             context.AttentionForward(q, k, v, cu, o, lse, shape);
             if (!backward)
                 return new(name, "coevo_attention_forward", text, Time(() => context.AttentionForward(q, k, v, cu, o, lse, shape)), null, forwardFlops, null, null);

@@ -95,9 +95,11 @@ public sealed class CudaKernelDevice(CudaContext context, string name) : IKernel
         return (Floats(dGate), Floats(dUp));
     }
 
-    public (float[] Output, float[] LogSumExp) AttentionForward(float[] q, float[] k, float[] v, int[] cuSeqlens, AttentionShape shape)
+    public (float[] Output, float[] LogSumExp) AttentionForward(float[] q, float[] k, float[] v, int[] cuSeqlens, AttentionShape shape,
+        AttentionKernel kernel)
     {
         using var b = new Buffers(context);
+        context.AttentionKernel = kernel;
         DeviceBuffer<BFloat16> o = b.Bf16(q.Length);
         DeviceBuffer<float> lse = b.New<float>(shape.Tokens * shape.Heads);
         context.AttentionForward(b.Bf16(q), b.Bf16(k), b.Bf16(v), b.Of(cuSeqlens), o, lse, shape);
@@ -105,9 +107,10 @@ public sealed class CudaKernelDevice(CudaContext context, string name) : IKernel
     }
 
     public (float[] Dq, float[] Dk, float[] Dv) AttentionBackward(float[] q, float[] k, float[] v, float[] output, float[] logSumExp,
-        float[] dOutput, int[] cuSeqlens, AttentionShape shape)
+        float[] dOutput, int[] cuSeqlens, AttentionShape shape, AttentionKernel kernel)
     {
         using var b = new Buffers(context);
+        context.AttentionKernel = kernel;
         DeviceBuffer<BFloat16> dq = b.Bf16(q.Length), dk = b.Bf16(k.Length), dv = b.Bf16(v.Length);
         context.AttentionBackward(b.Bf16(q), b.Bf16(k), b.Bf16(v), b.Bf16(output), b.Of(logSumExp), b.Bf16(dOutput), b.Of(cuSeqlens),
             dq, dk, dv, shape);

@@ -27,11 +27,12 @@ public interface IKernelDevice
 
     (float[] DGate, float[] DUp) SwiGluBackward(float[] gate, float[] up, float[] dh, int rows, int width);
 
-    (float[] Output, float[] LogSumExp) AttentionForward(float[] q, float[] k, float[] v, int[] cuSeqlens, AttentionShape shape);
+    (float[] Output, float[] LogSumExp) AttentionForward(float[] q, float[] k, float[] v, int[] cuSeqlens, AttentionShape shape,
+        AttentionKernel kernel);
 
     /// <summary>dq, dk, dv from the kernel's own saved output and lse (given back by <see cref="AttentionForward"/>).</summary>
     (float[] Dq, float[] Dk, float[] Dv) AttentionBackward(float[] q, float[] k, float[] v, float[] output, float[] logSumExp,
-        float[] dOutput, int[] cuSeqlens, AttentionShape shape);
+        float[] dOutput, int[] cuSeqlens, AttentionShape shape, AttentionKernel kernel);
 
     float[] LinearForward(float[] x, float[] weight, float[]? bias, int rows, int inFeatures, int outFeatures);
 

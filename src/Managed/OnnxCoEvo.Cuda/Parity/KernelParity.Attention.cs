@@ -4,8 +4,9 @@ namespace OnnxCoEvo.Cuda.Parity;
 
 public static partial class KernelParity
 {
-    private static IEnumerable<ParityResult> Attention(IKernelDevice device, ParityShapes s)
+    private static IEnumerable<ParityResult> Attention(IKernelDevice device, ParityShapes s, AttentionKernel kernel)
     {
+        string family = kernel == AttentionKernel.TensorCores ? "attention_tc" : "attention";
         var inputs = new Inputs(15);
         int[] starts = s.SequenceStarts;
         int tokens = s.Tokens;
@@ -25,13 +26,13 @@ public static partial class KernelParity
         CausalAttention.Backward(q, k, v, starts, lse, dOut, dq, dk, dv, s.Heads, s.KvHeads, s.HeadDim);
         NaiveAttention naive = NaiveAttention.Run(q, k, v, dOut, starts, s.Heads, s.KvHeads, s.HeadDim);
 
-        (float[] devO, float[] devLse) = device.AttentionForward(q, k, v, starts, shape);
-        yield return Check("attention", "forward o", "CausalAttention.Forward", text, devO, o, naive.Output);
-        yield return Check("attention", "forward lse", "CausalAttention.Forward", text, devLse, lse, naive.LogSumExp);
-        (float[] devDq, float[] devDk, float[] devDv) = device.AttentionBackward(q, k, v, devO, devLse, dOut, starts, shape);
-        yield return Check("attention", "backward dq", "CausalAttention.Backward", text, devDq, dq, naive.Dq);
-        yield return Check("attention", "backward dk", "CausalAttention.Backward", text, devDk, dk, naive.Dk);
-        yield return Check("attention", "backward dv", "CausalAttention.Backward", text, devDv, dv, naive.Dv);
+        (float[] devO, float[] devLse) = device.AttentionForward(q, k, v, starts, shape, kernel);
+        yield return Check(family, "forward o", "CausalAttention.Forward", text, devO, o, naive.Output);
+        yield return Check(family, "forward lse", "CausalAttention.Forward", text, devLse, lse, naive.LogSumExp);
+        (float[] devDq, float[] devDk, float[] devDv) = device.AttentionBackward(q, k, v, devO, devLse, dOut, starts, shape, kernel);
+        yield return Check(family, "backward dq", "CausalAttention.Backward", text, devDq, dq, naive.Dq);
+        yield return Check(family, "backward dk", "CausalAttention.Backward", text, devDk, dk, naive.Dk);
+        yield return Check(family, "backward dv", "CausalAttention.Backward", text, devDv, dv, naive.Dv);
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ public static partial class KernelParity
 {
     /// <summary>The kernel families, in the order they run (names for <c>--kernels</c>).</summary>
     public static IReadOnlyList<string> Kernels { get; } =
-        ["embedding", "rmsnorm", "rope", "swiglu", "attention", "linear", "lora", "token_logprobs", "losses", "adamw", "sampling"];
+        ["embedding", "rmsnorm", "rope", "swiglu", "attention", "attention_tc", "linear", "lora", "token_logprobs", "losses", "adamw", "sampling"];
 
     private const float RmsEps = 1e-5f;
     private const float LoraScaling = 2f;
@@ -43,7 +43,8 @@ public static partial class KernelParity
                 "rmsnorm" => RmsNormCase(device, shapes),
                 "rope" => RopeCase(device, shapes),
                 "swiglu" => SwiGluCase(device, shapes),
-                "attention" => Attention(device, shapes),
+                "attention" => Attention(device, shapes, AttentionKernel.Fma),
+                "attention_tc" => Attention(device, shapes, AttentionKernel.TensorCores),
                 "linear" => LinearCase(device, shapes),
                 "lora" => Lora(device, shapes),
                 "token_logprobs" => TokenLogProbsCase(device, shapes),
