@@ -241,12 +241,7 @@ __global__ void __launch_bounds__(kThreads)
             __syncthreads();
             load_rows<D>(sq, P, q, start, q0, kBq2, len, heads, head);
             load_rows<D>(sdo, P, dout, start, q0, kBq2, len, heads, head);
-            for (int i = threadIdx.x; i < kBq2; i += kThreads) {
-                const int t = q0 + i;
-                const size_t stat = static_cast<size_t>(start + t) * heads + head;
-                slse[i] = t < len ? lse[stat] : 0.0f;
-                sdelta[i] = t < len ? delta[stat] : 0.0f;
-            }
+            load_row_stats(slse, sdelta, lse, delta, start, q0, kBq2, len, heads, head, kThreads);
             __syncthreads();
 #pragma unroll
             for (int j = 0; j < J; j++) {

@@ -45,6 +45,21 @@ __device__ __forceinline__ void load_tile(bf16* dst, const bf16* src, int start,
     }
 }
 
+// Waits until the block is done with the previous key tile, loads rows [k0, k0 + kTile) of K and V, waits again.
+template <int D>
+__device__ __forceinline__ void next_kv_tile(bf16* sk, bf16* sv, const bf16* k, const bf16* v, int start, int k0, int len,
+                                             int kv_heads, int kvh) {
+    __syncthreads();
+    load_tile<D>(sk, k, start, k0, len, kv_heads, kvh);
+    load_tile<D>(sv, v, start, k0, len, kv_heads, kvh);
+    __syncthreads();
+}
+
+// The first key tile any query row in [q0, q0 + kRows) can see.
+__device__ __forceinline__ int first_key_tile(int q0, int window) {
+    return window > 0 ? max(0, q0 - window + 1) / kTile * kTile : 0;
+}
+
 // out [16, kTile] (fp32, ld kLdS) = A [16, D] B^T, A rows at a (ld D + 8), B rows (kTile of them) at b (ld D + 8).
 template <int D>
 __device__ __forceinline__ void product_abt(const bf16* a, const bf16* b, float* out) {
@@ -119,12 +134,8 @@ __global__ void __launch_bounds__(kThreads)
     for (int i = lane; i < 16 * D; i += 32) wo[(i / D) * LO + i % D] = 0.0f;
     float m = -INFINITY, l = 0.0f;
     const int q_last = min(q0 + kRows, len) - 1;
-    const int k_begin = window > 0 ? max(0, q0 - window + 1) / kTile * kTile : 0;
-    for (int k0 = k_begin; k0 <= q_last; k0 += kTile) {
-        __syncthreads();
-        load_tile<D>(sk, k, start, k0, len, kv_heads, kvh);
-        load_tile<D>(sv, v, start, k0, len, kv_heads, kvh);
-        __syncthreads();
+    for (int k0 = first_key_tile(q0, window); k0 <= q_last; k0 += kTile) {
+        next_kv_tile<D>(sk, sv, k, v, start, k0, len, kv_heads, kvh);
         product_abt<D>(sq + warp * 16 * L, sk, ws);
         __syncwarp();
         float tile_max = -INFINITY;
@@ -203,12 +214,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int j = 0; j < D / 16; j++) wmma::fill_fragment(acc[j], 0.0f);
     const int q_last = min(q0 + kRows, len) - 1;
-    const int k_begin = window > 0 ? max(0, q0 - window + 1) / kTile * kTile : 0;
-    for (int k0 = k_begin; k0 <= q_last; k0 += kTile) {
-        __syncthreads();
-        load_tile<D>(sk, k, start, k0, len, kv_heads, kvh);
-        load_tile<D>(sv, v, start, k0, len, kv_heads, kvh);
-        __syncthreads();
+    for (int k0 = first_key_tile(q0, window); k0 <= q_last; k0 += kTile) {
+        next_kv_tile<D>(sk, sv, k, v, start, k0, len, kv_heads, kvh);
         product_abt<D>(sq + warp * 16 * L, sk, ws);
         product_abt<D>(sdo + warp * 16 * L, sv, wdp);
         __syncwarp();
@@ -270,12 +277,7 @@ __global__ void __launch_bounds__(kThreads)
             __syncthreads();
             load_tile<D>(sq, q, start, q0, len, heads, head);
             load_tile<D>(sdo, dout, start, q0, len, heads, head);
-            for (int i = threadIdx.x; i < kTile; i += kThreads) {
-                const int t = q0 + i;
-                const size_t stat = static_cast<size_t>(start + t) * heads + head;
-                slse[i] = t < len ? lse[stat] : 0.0f;
-                sdelta[i] = t < len ? delta[stat] : 0.0f;
-            }
+            load_row_stats(slse, sdelta, lse, delta, start, q0, kTile, len, heads, head, kThreads);
             __syncthreads();
             product_abt<D>(sk + warp * 16 * L, sq, ws);   // S^T [16 keys, 64 queries]
             product_abt<D>(sv + warp * 16 * L, sdo, wdp); // dP^T

@@ -57,6 +57,18 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     return warp_max(v);
 }
 
+// Attention (attention.cu, attention_tc.cu): the saved lse and delta of query rows [q0, q0 + count) of one head into
+// shared memory (0 past the sequence's end), by the block's `threads` threads.
+__device__ __forceinline__ void load_row_stats(float* slse, float* sdelta, const float* lse, const float* delta, int start,
+                                               int q0, int count, int len, int heads, int head, int threads) {
+    for (int i = threadIdx.x; i < count; i += threads) {
+        const int t = q0 + i;
+        const size_t stat = static_cast<size_t>(start + t) * heads + head;
+        slse[i] = t < len ? lse[stat] : 0.0f;
+        sdelta[i] = t < len ? delta[stat] : 0.0f;
+    }
+}
+
 inline unsigned blocks_for(long long n, int threads) {
     return static_cast<unsigned>((n + threads - 1) / threads);
 }
