@@ -29,9 +29,20 @@ say() { echo "== gpu: $*"; }
 cat "$out/machine.txt"
 
 build=/tmp/coevo-native
+configure() {
+  cmake -S native -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOEVO_CUDA_ARCHITECTURES=90 -DCOEVO_OUTPUT_DIR="$build" "$@" >>"$out/build.log" 2>&1
+}
 say "native/ for sm_90 -> $build"
-if cmake -S native -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOEVO_CUDA_ARCHITECTURES=90 -DCOEVO_OUTPUT_DIR="$build" >"$out/build.log" 2>&1 \
-  && cmake --build "$build" --parallel "$(nproc)" >>"$out/build.log" 2>&1; then
+: >"$out/build.log"
+if ! configure; then
+  # A toolkit without cuBLAS: look for the library and header elsewhere (e.g. Python's nvidia-cublas wheel).
+  lib=$(find / -xdev -name 'libcublas.so.*' -not -path '*/stubs/*' 2>/dev/null | head -1)
+  inc=$(find / -xdev -name cublas_v2.h 2>/dev/null | head -1)
+  say "configure failed; retrying with cuBLAS from ${lib:-nowhere} and ${inc:-nowhere}"
+  rm -rf "$build"
+  [ -n "$lib" ] && [ -n "$inc" ] && configure -DCOEVO_CUBLAS_LIBRARY_DIR="$(dirname "$lib")" -DCOEVO_CUBLAS_INCLUDE_DIR="$(dirname "$inc")"
+fi
+if [ -f "$build/CMakeCache.txt" ] && cmake --build "$build" --parallel "$(nproc)" >>"$out/build.log" 2>&1 && [ -f "$build/lib/libcoevo_cuda.so" ]; then
   (cd "$build" && ctest --output-on-failure >>"$out/build.log" 2>&1) || { say "ctest failed (see build.log)"; status=1; }
 else
   say "native build failed:"; tail -40 "$out/build.log"; exit 1

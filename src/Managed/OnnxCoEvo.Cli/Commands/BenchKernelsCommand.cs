@@ -34,7 +34,7 @@ public sealed record KernelTarget(string Name, string Rule, bool? Met, string De
 
 public sealed record KernelBenchReport(string Command, DateTimeOffset StartedUtc, string Device, string BuildInfo, int Tokens,
     double H100Bf16TeraFlops, double H100HbmGigabytesPerSecond, double? CopyGigabytesPerSecond, TorchKernelReport? Torch,
-    IReadOnlyList<KernelBenchRow> Rows, IReadOnlyList<KernelTarget> Targets);
+    IReadOnlyList<KernelBenchRow> Rows, IReadOnlyList<KernelTarget> Targets, IReadOnlyDictionary<string, string> Errors);
 
 public sealed record KernelCheckReport(string Command, DateTimeOffset StartedUtc, string Device, string BuildInfo,
     IReadOnlyList<string> Shapes, bool Passed, IReadOnlyList<ParityResult> Results);
@@ -125,15 +125,22 @@ public sealed class BenchKernelsCommand : ICliCommand
         AnsiConsole.MarkupLine($"kernels on [bold]{Markup.Escape(device)}[/], {tokens} tokens (Llama-3.2-1B shapes); GPU time per call, median of 5 batches");
         // The copy runs first: every memory-bound row is also reported against it.
         Func<string, bool> select = name => name == "d2d_copy" || selected.Count == 0 || selected.Contains(name);
-        var timings = KernelBenchmarks.Run(context, select, Quick, t => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(t.Name)}: {t.Milliseconds.ToString("0.000", CultureInfo.InvariantCulture)} ms[/]"));
+        var errors = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var timings = KernelBenchmarks.Run(context, select, Quick,
+            t => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(t.Name)}: {t.Milliseconds.ToString("0.000", CultureInfo.InvariantCulture)} ms[/]"),
+            (name, ex) =>
+            {
+                errors[name] = ex.Message;
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(name)} failed: {Markup.Escape(ex.Message)}[/]");
+            });
         double? copy = timings.FirstOrDefault(t => t.Name == "d2d_copy")?.GigabytesPerSecond;
         var rows = timings.Select(t => new KernelBenchRow(t, t.GigabytesPerSecond / copy,
             torch?.Cases.FirstOrDefault(c => c.Name == KernelBenchmarks.PeerName(t.Name)))).ToList();
         List<KernelTarget> targets = Targets(rows);
         WriteTable(rows, targets);
         WriteJson(new KernelBenchReport(CommandLine(), started, device, buildInfo, tokens, H100Roofline.Bf16TeraFlops, H100Roofline.HbmGigabytesPerSecond,
-            copy, torch, rows, targets));
-        return 0;
+            copy, torch, rows, targets, errors));
+        return errors.Count == 0 ? 0 : 1;
     }
 
     /// <summary>The issue's targets, judged from the rows: memory-bound kernels at 80% of the measured copy bandwidth,

@@ -51,15 +51,24 @@ public static class KernelBenchmarks
 
     /// <summary>Runs the cases whose names pass <paramref name="select"/>, reporting each as it finishes.</summary>
     /// <param name="quick">Few repetitions and 2048 tokens instead of 8192 (smoke runs; numbers not for reporting).</param>
-    public static List<KernelTiming> Run(CudaContext context, Func<string, bool> select, bool quick, Action<KernelTiming>? report = null)
+    /// <param name="failed">Told of each case whose kernel call failed (a CudaException); the run goes on.</param>
+    public static List<KernelTiming> Run(CudaContext context, Func<string, bool> select, bool quick, Action<KernelTiming>? report = null,
+        Action<string, CudaException>? failed = null)
     {
         var bench = new Runner(context, quick);
         var results = new List<KernelTiming>();
         foreach (string name in CaseNames.Where(select))
         {
-            KernelTiming timing = bench.Case(name);
-            results.Add(timing);
-            report?.Invoke(timing);
+            try
+            {
+                KernelTiming timing = bench.Case(name);
+                results.Add(timing);
+                report?.Invoke(timing);
+            }
+            catch (CudaException ex) when (failed is not null)
+            {
+                failed(name, ex);
+            }
         }
         return results;
     }

@@ -52,10 +52,21 @@ public static partial class KernelParity
                 "adamw" => AdamWCase(device, shapes),
                 _ => Sampling(device, shapes, sampler),
             };
-            foreach (ParityResult r in outputs)
+            try
             {
-                results.Add(r);
-                report?.Invoke(r);
+                foreach (ParityResult r in outputs)
+                {
+                    results.Add(r);
+                    report?.Invoke(r);
+                }
+            }
+            catch (CudaException ex)
+            {
+                // A kernel that fails to run is a failed check, not the end of the run (the next families may still
+                // tell something; after a sticky error such as an illegal address they fail the same way).
+                var failed = new ParityResult(kernel, "(kernel call)", "", shapes.Name, double.NaN, double.NaN, 0, false, ex.Message);
+                results.Add(failed);
+                report?.Invoke(failed);
             }
         }
         return results;
