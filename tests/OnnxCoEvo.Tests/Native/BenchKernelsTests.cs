@@ -17,6 +17,19 @@ public sealed class BenchKernelsTests
     }
 
     [Fact]
+    public void EveryCase_HasAPeerOfTheSameNameInTheTorchScript()
+    {
+        string script = File.ReadAllText(Path.Combine(CudaBackendTests.RepoRoot(), "bench", "torch", "kernels.py"));
+        int open = script.IndexOf("CASES = [", StringComparison.Ordinal), close = script.IndexOf(']', open);
+        string[] torchCases = System.Text.RegularExpressions.Regex.Matches(script[open..close], "\"([a-z0-9_]+)\"").Select(m => m.Groups[1].Value).ToArray();
+
+        Assert.Equal("attention_fwd_2k", KernelBenchmarks.PeerName("attention_fwd_2k_tc"));
+        Assert.Equal("token_logprobs_bwd", KernelBenchmarks.PeerName("token_logprobs_bwd_c64"));
+        Assert.All(KernelBenchmarks.CaseNames, name => Assert.Contains(KernelBenchmarks.PeerName(name), torchCases));
+        Assert.All(torchCases, name => Assert.Contains(name, KernelBenchmarks.CaseNames));
+    }
+
+    [Fact]
     public void ReadTorch_ParsesThePeerScript_AndNamesAMalformedFile()
     {
         string directory = Path.Combine(Path.GetTempPath(), "coevo-torch-" + Guid.NewGuid().ToString("N"));

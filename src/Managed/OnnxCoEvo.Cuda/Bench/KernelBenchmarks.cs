@@ -42,12 +42,15 @@ public static class KernelBenchmarks
         "d2d_copy", "embedding_fwd", "rmsnorm_fwd", "rmsnorm_bwd", "rope_fwd", "swiglu_fwd", "swiglu_bwd",
         "attention_fwd_2k", "attention_bwd_2k", "attention_fwd_8k", "attention_bwd_8k",
         "attention_fwd_2k_tc", "attention_bwd_2k_tc", "attention_fwd_8k_tc", "attention_bwd_8k_tc",
-        "linear_fwd", "lora_fwd", "lora_bwd", "token_logprobs_fwd", "token_logprobs_bwd", "adamw", "sampling",
+        "linear_fwd", "lora_fwd", "lora_bwd", "token_logprobs_fwd", "token_logprobs_bwd", "token_logprobs_fwd_c64", "token_logprobs_bwd_c64",
+        "adamw", "sampling",
     ];
 
-    /// <summary>The PyTorch peer's case name: the tensor-core attention variants ("..._tc") race the same SDPA call.</summary>
+    /// <summary>The PyTorch peer's case name: variants of ours race the same peer call ("_tc": attention on tensor cores;
+    /// "_c64": the head in chunks of 64 rows, whose 32 MiB of fp32 logits can stay in the H100's 50 MB L2).</summary>
     public static string PeerName(string caseName) =>
-        caseName.EndsWith("_tc", StringComparison.Ordinal) ? caseName[..^3] : caseName;
+        caseName.EndsWith("_tc", StringComparison.Ordinal) ? caseName[..^3]
+        : caseName.EndsWith("_c64", StringComparison.Ordinal) ? caseName[..^4] : caseName;
 
     /// <summary>Runs the cases whose names pass <paramref name="select"/>, reporting each as it finishes.</summary>
     /// <param name="quick">Few repetitions and 2048 tokens instead of 8192 (smoke runs; numbers not for reporting).</param>
@@ -215,8 +218,8 @@ public static class KernelBenchmarks
                     // dy read twice (dB, g), x read once (dA), dx read and written.
                     return new(name, "coevo_lora_backward", shape, bwd, (double)t * (2 * Ffn + 3 * Dim + 3 * Rank) * Bf, null, null, null);
                 }
-                case "token_logprobs_fwd" or "token_logprobs_bwd":
-                    return TokenLogProbs(name, name.EndsWith("bwd", StringComparison.Ordinal));
+                case "token_logprobs_fwd" or "token_logprobs_bwd" or "token_logprobs_fwd_c64" or "token_logprobs_bwd_c64":
+                    return TokenLogProbs(name, name.Contains("_bwd", StringComparison.Ordinal), name.EndsWith("_c64", StringComparison.Ordinal) ? 64 : 0);
                 case "adamw":
                 {
                     // LoRA r16 on all 7 projections of Llama-3.2-1B: 16 layers x r x (sum of in + out) parameters.
@@ -264,24 +267,25 @@ public static class KernelBenchmarks
             return new(name, "coevo_attention_backward", text, ms, null, 2.5 * forwardFlops, null, null);
         }
 
-        // The LM head of Llama-3.2-1B over every token (all scored), chunked by the library's default (512 MiB of logits).
-        private KernelTiming TokenLogProbs(string name, bool backward)
+        // The LM head of Llama-3.2-1B over every token (all scored), in chunks of chunkRows rows (0: the library's default,
+        // 512 MiB of fp32 logits per chunk).
+        private KernelTiming TokenLogProbs(string name, bool backward, int chunkRows)
         {
             int t = _tokens;
             using DeviceBuffer<BFloat16> hidden = Bf16((long)t * Dim, 1), weight = Bf16((long)Vocab * Dim, 0.05);
             using DeviceBuffer<int> targets = Ints(t, Vocab), rows = context.Upload<int>(Enumerable.Range(0, t).ToArray());
             using DeviceBuffer<float> logp = context.Allocate<float>(t), lse = context.Allocate<float>(t), dlogp = F32(t, 1);
             using DeviceBuffer<BFloat16> dHidden = context.Allocate<BFloat16>(t * Dim);
-            string shape = $"hidden [{t}, {Dim}], W [{Vocab}, {Dim}], all rows scored";
+            string shape = $"hidden [{t}, {Dim}], W [{Vocab}, {Dim}], all rows scored, chunks of {(chunkRows > 0 ? chunkRows.ToString(System.Globalization.CultureInfo.InvariantCulture) : "512 MiB")}";
             double forwardFlops = 2.0 * t * Vocab * Dim;
             if (!backward)
             {
-                (double ms, long peak) = TimeWithPeak(() => context.TokenLogProbsForward(hidden, weight, targets, rows, logp, lse, t, Dim, Vocab, t));
+                (double ms, long peak) = TimeWithPeak(() => context.TokenLogProbsForward(hidden, weight, targets, rows, logp, lse, t, Dim, Vocab, t, chunkRows));
                 return new(name, "coevo_token_logprobs_forward", shape, ms, null, forwardFlops, peak, 2L * t * F);
             }
-            context.TokenLogProbsForward(hidden, weight, targets, rows, logp, lse, t, Dim, Vocab, t);
+            context.TokenLogProbsForward(hidden, weight, targets, rows, logp, lse, t, Dim, Vocab, t, chunkRows);
             (double bwd, long bwdPeak) = TimeWithPeak(() =>
-                context.TokenLogProbsBackward(hidden, weight, targets, rows, lse, dlogp, dHidden, t, Dim, Vocab, t));
+                context.TokenLogProbsBackward(hidden, weight, targets, rows, lse, dlogp, dHidden, t, Dim, Vocab, t, chunkRows));
             return new(name, "coevo_token_logprobs_backward (dhidden)", shape, bwd, null, 2 * forwardFlops, bwdPeak, (long)t * Dim * Bf);
         }
     }
