@@ -18,6 +18,13 @@ public sealed partial class CudaContext : IDisposable
 
     public CudaContextHandle Handle { get; }
 
+    /// <summary>The device the library says this context lives on (coevo_context_device): equals <see cref="Device"/>.</summary>
+    public int QueryDevice()
+    {
+        NativeMethods.Check(NativeMethods.coevo_context_device(Handle, out int device));
+        return device;
+    }
+
     /// <summary>Allocates an uninitialised buffer of <paramref name="length"/> elements on this context's device.</summary>
     public DeviceBuffer<T> Allocate<T>(int length)
         where T : unmanaged

@@ -53,4 +53,27 @@ public sealed class NativeAbiTests
         Assert.Equal(CudaStatus.InvalidArgument, ex.Status);
         Assert.Equal($"{name}: context is NULL", ex.NativeMessage);
     }
+
+    [CudaLibraryFact]
+    public void LibraryVersion_IsTheHeadersVersion()
+    {
+        string header = File.ReadAllText(Path.Combine(CudaBackendTests.RepoRoot(), "native", "include", "coevo.h"));
+        string Define(string name) => System.Text.RegularExpressions.Regex.Match(header, $@"#define {name} (\d+)").Groups[1].Value;
+
+        Assert.Equal($"{Define("COEVO_VERSION_MAJOR")}.{Define("COEVO_VERSION_MINOR")}.{Define("COEVO_VERSION_PATCH")}", CudaBackend.LibraryVersion());
+    }
+
+    [GpuFact]
+    public void ContextAndBuffer_ReportWhatTheyWereCreatedWith()
+    {
+        using CudaContext context = CudaBackend.Create(0);
+        using DeviceBuffer<BFloat16> buffer = context.Allocate<BFloat16>(1000);
+
+        Assert.Equal(0, context.QueryDevice());
+        Assert.Equal(2000, buffer.AllocatedBytes);
+        context.AttentionKernel = AttentionKernel.TensorCores;
+        var ex = Assert.Throws<CudaException>(() => context.AttentionKernel = (AttentionKernel)7);
+        Assert.Contains("COEVO_ATTENTION_FMA (0) or COEVO_ATTENTION_TENSOR_CORES (1)", ex.NativeMessage);
+        Assert.Equal(AttentionKernel.TensorCores, context.AttentionKernel);
+    }
 }
