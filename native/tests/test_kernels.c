@@ -8,29 +8,11 @@
 #include <string.h>
 
 #include "coevo.h"
+#include "test_support.h"
 
-#define SKIPPED 77
-
-static int failures = 0;
 static coevo_context* ctx = NULL;
 
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-            failures++;                                          \
-        }                                                        \
-    } while (0)
-
-static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
-static float uniform(void) { /* [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
+static float uniform(void) { return next_uniform(); }
 
 /* bf16 bits of x, rounded to nearest even (finite inputs), and back. */
 static uint16_t to_bf16(float x) {
