@@ -18,21 +18,17 @@
 
 #include "rmsnorm.h"
 
+#include "coevo_kernels.h"
+#include "common.cuh"
+
 #include <cstdint>
 
 namespace coevo::kernels {
 namespace {
 
-constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kWarpRowsPerBlock = 4;     // warp-per-row kernel: 128 threads = 4 rows per block
 constexpr int kBlockThreads = 256;       // block-per-row kernel
 constexpr int kWarpPerRowMaxDim = 1024;  // up to 32 floats per lane
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(kFullMask, v, offset);
-    return v;
-}
 
 // Sum of x[i]^2 over the indices i = first, first + stride, ... of one row (in float4 units when Vec4).
 template <bool Vec4>
@@ -137,6 +133,228 @@ cudaError_t rmsnorm_forward_f32(const float* x, const float* w, float* y, float*
         launch<true>(x, w, y, rstd, rows, dim, eps, stream);
     } else {
         launch<false>(x, w, y, rstd, rows, dim, eps, stream);
+    }
+    return cudaGetLastError();
+}
+
+// ---- bf16 storage (the training path): x, y, dy, dx, w bf16; rstd, dw fp32; one block of 256 threads per row ----
+// Forward as above, y rounded once to bf16. Backward, per row (g = dy * w, r = rstd):
+//   dx = r g - x (r^3 / dim) sum_k g[k] x[k]        (written, or added to dx when accumulate: the residual stream)
+//   dw += sum over rows of dy x r                   (rows in chunks of a fixed size; partials [chunks, dim] then
+//                                                    summed in chunk order: deterministic)
+namespace {
+
+constexpr int kBf16Threads = 256;
+constexpr int kDwChunks = 64;
+
+// Rows whose length is a multiple of 8 move as 16-byte chunks of 8 bf16, kept in registers between the two passes
+// (V chunks per thread: dim <= V * 8 * 256); other rows take the scalar kernels below.
+constexpr int kMaxChunksPerThread = 4;
+
+__device__ __forceinline__ void unpack8(const uint4& u, float (&f)[8]) {
+    const bf16* h = reinterpret_cast<const bf16*>(&u);
+#pragma unroll
+    for (int k = 0; k < 8; k++) f[k] = to_f32(h[k]);
+}
+
+__device__ __forceinline__ uint4 pack8(const float (&f)[8]) {
+    uint4 u;
+    bf16* h = reinterpret_cast<bf16*>(&u);
+#pragma unroll
+    for (int k = 0; k < 8; k++) h[k] = to_bf16(f[k]);
+    return u;
+}
+
+template <int V>
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_forward_bf16_vec(const bf16* __restrict__ x, const bf16* __restrict__ w, bf16* __restrict__ y,
+                             float* __restrict__ rstd, int dim, float eps) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    const int chunks = dim >> 3;
+    const uint4* xr = reinterpret_cast<const uint4*>(x + base);
+    uint4 cache[V];
+    float ss = 0.0f;
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            cache[j] = xr[c];
+            float f[8];
+            unpack8(cache[j], f);
+#pragma unroll
+            for (int k = 0; k < 8; k++) ss += f[k] * f[k];
+        }
+    }
+    const float r = inverse_rms(block_sum(ss, scratch), dim, eps);
+    if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+    const uint4* w8 = reinterpret_cast<const uint4*>(w);
+    uint4* yr = reinterpret_cast<uint4*>(y + base);
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            float f[8], g[8];
+            unpack8(cache[j], f);
+            unpack8(w8[c], g);
+#pragma unroll
+            for (int k = 0; k < 8; k++) f[k] = f[k] * r * g[k];
+            yr[c] = pack8(f);
+        }
+    }
+}
+
+template <int V>
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_backward_dx_vec(const bf16* __restrict__ x, const bf16* __restrict__ w, const float* __restrict__ rstd,
+                            const bf16* __restrict__ dy, bf16* __restrict__ dx, int dim, bool accumulate) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    const int chunks = dim >> 3;
+    const uint4* xr = reinterpret_cast<const uint4*>(x + base);
+    const uint4* dyr = reinterpret_cast<const uint4*>(dy + base);
+    const uint4* w8 = reinterpret_cast<const uint4*>(w);
+    uint4 xc[V], dyc[V];
+    const float r = rstd[blockIdx.x];
+    float dot = 0.0f;
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            xc[j] = xr[c];
+            dyc[j] = dyr[c];
+            float xf[8], df[8], wf[8];
+            unpack8(xc[j], xf);
+            unpack8(dyc[j], df);
+            unpack8(w8[c], wf);
+#pragma unroll
+            for (int k = 0; k < 8; k++) dot += df[k] * wf[k] * xf[k];
+        }
+    }
+    const float coefficient = r * r * r / static_cast<float>(dim) * block_sum(dot, scratch);
+    uint4* dxr = reinterpret_cast<uint4*>(dx + base);
+#pragma unroll
+    for (int j = 0; j < V; j++) {
+        const int c = threadIdx.x + j * kBf16Threads;
+        if (c < chunks) {
+            float xf[8], df[8], wf[8], old[8];
+            unpack8(xc[j], xf);
+            unpack8(dyc[j], df);
+            unpack8(w8[c], wf);
+            if (accumulate) unpack8(dxr[c], old);
+#pragma unroll
+            for (int k = 0; k < 8; k++) {
+                df[k] = r * (df[k] * wf[k]) - xf[k] * coefficient;
+                if (accumulate) df[k] += old[k];
+            }
+            dxr[c] = pack8(df);
+        }
+    }
+}
+
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_forward_bf16_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w, bf16* __restrict__ y,
+                                float* __restrict__ rstd, int dim, float eps) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    float ss = 0.0f;
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) {
+        const float v = to_f32(x[base + c]);
+        ss += v * v;
+    }
+    const float r = inverse_rms(block_sum(ss, scratch), dim, eps);
+    if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) y[base + c] = to_bf16(to_f32(x[base + c]) * r * to_f32(w[c]));
+}
+
+__global__ void __launch_bounds__(kBf16Threads)
+    rmsnorm_backward_dx_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w, const float* __restrict__ rstd,
+                               const bf16* __restrict__ dy, bf16* __restrict__ dx, int dim, bool accumulate) {
+    __shared__ float scratch[32];
+    const size_t base = static_cast<size_t>(blockIdx.x) * dim;
+    const float r = rstd[blockIdx.x];
+    float dot = 0.0f;
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) dot += to_f32(dy[base + c]) * to_f32(w[c]) * to_f32(x[base + c]);
+    const float coefficient = r * r * r / static_cast<float>(dim) * block_sum(dot, scratch);
+    for (int c = threadIdx.x; c < dim; c += kBf16Threads) {
+        float g = r * (to_f32(dy[base + c]) * to_f32(w[c])) - to_f32(x[base + c]) * coefficient;
+        if (accumulate) g += to_f32(dx[base + c]);
+        dx[base + c] = to_bf16(g);
+    }
+}
+
+// partials[chunk, c] = sum over the chunk's rows (in order) of dy x r.
+__global__ void rmsnorm_dw_partial_kernel(const bf16* __restrict__ x, const float* __restrict__ rstd,
+                                          const bf16* __restrict__ dy, float* __restrict__ partials, int rows, int dim,
+                                          int rows_per_chunk) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x, chunk = blockIdx.y;
+    if (c >= dim) return;
+    const int first = chunk * rows_per_chunk, last = min(rows, first + rows_per_chunk);
+    float acc = 0.0f;
+    for (int r = first; r < last; r++) {
+        const size_t i = static_cast<size_t>(r) * dim + c;
+        acc += to_f32(dy[i]) * (to_f32(x[i]) * rstd[r]);
+    }
+    partials[static_cast<size_t>(chunk) * dim + c] = acc;
+}
+
+__global__ void rmsnorm_dw_sum_kernel(const float* __restrict__ partials, float* __restrict__ dw, int dim, int chunks) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= dim) return;
+    float acc = dw[c];
+    for (int k = 0; k < chunks; k++) acc += partials[static_cast<size_t>(k) * dim + c];
+    dw[c] = acc;
+}
+
+}  // namespace
+
+int rmsnorm_dw_chunks(int rows) { return rows < kDwChunks ? rows : kDwChunks; }
+
+namespace {
+
+// Chunks of 8 per thread for the vector kernels, or 0 when the row does not suit them.
+int vector_chunks(int dim) {
+    if (dim % 8 != 0) return 0;
+    const int per_thread = (dim / 8 + kBf16Threads - 1) / kBf16Threads;
+    return per_thread <= kMaxChunksPerThread ? per_thread : 0;
+}
+
+}  // namespace
+
+cudaError_t rmsnorm_forward_bf16(const bf16* x, const bf16* w, bf16* y, float* rstd, int rows, int dim, float eps,
+                                 cudaStream_t stream) {
+    switch (vector_chunks(dim)) {
+        case 1: rmsnorm_forward_bf16_vec<1><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        case 2: rmsnorm_forward_bf16_vec<2><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        case 3: rmsnorm_forward_bf16_vec<3><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        case 4: rmsnorm_forward_bf16_vec<4><<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+        default: rmsnorm_forward_bf16_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, y, rstd, dim, eps); break;
+    }
+    return cudaGetLastError();
+}
+
+cudaError_t rmsnorm_backward_bf16(const bf16* x, const bf16* w, const float* rstd, const bf16* dy, bf16* dx,
+                                  float* dw, float* dw_partials, int rows, int dim, bool accumulate_dx,
+                                  cudaStream_t stream) {
+    if (dx != nullptr) {
+        const bool acc = accumulate_dx;
+        switch (vector_chunks(dim)) {
+            case 1: rmsnorm_backward_dx_vec<1><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            case 2: rmsnorm_backward_dx_vec<2><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            case 3: rmsnorm_backward_dx_vec<3><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            case 4: rmsnorm_backward_dx_vec<4><<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+            default: rmsnorm_backward_dx_kernel<<<rows, kBf16Threads, 0, stream>>>(x, w, rstd, dy, dx, dim, acc); break;
+        }
+        const cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+    }
+    if (dw != nullptr) {
+        const int chunks = rmsnorm_dw_chunks(rows), per_chunk = (rows + chunks - 1) / chunks;
+        rmsnorm_dw_partial_kernel<<<dim3(blocks_for(dim, 256), chunks), 256, 0, stream>>>(x, rstd, dy, dw_partials, rows,
+                                                                                          dim, per_chunk);
+        const cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+        rmsnorm_dw_sum_kernel<<<blocks_for(dim, 256), 256, 0, stream>>>(dw_partials, dw, dim, chunks);
     }
     return cudaGetLastError();
 }

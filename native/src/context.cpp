@@ -1,4 +1,5 @@
 // Devices, contexts (device + stream) and device buffers.
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -23,8 +24,6 @@ coevo_status check_buffer(const coevo_context* context, const coevo_buffer* buff
                     buffer->bytes, needed);
     return COEVO_OK;
 }
-
-namespace {
 
 // offset + bytes within the buffer, without overflow.
 coevo_status check_range(const coevo_buffer* buffer, size_t offset, size_t bytes, const char* function) {
@@ -53,7 +52,6 @@ coevo_status copy_and_wait(coevo_context* context, const coevo_buffer* buffer, s
     return COEVO_OK;
 }
 
-}  // namespace
 }  // namespace coevo
 
 using coevo::fail;
@@ -89,7 +87,7 @@ COEVO_API coevo_status coevo_context_create(int device, coevo_context** out_cont
     COEVO_CUDA_TRY(cudaSetDevice(device));
     cudaStream_t stream = nullptr;
     COEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    auto* context = new (std::nothrow) coevo_context{device, stream};
+    auto* context = new (std::nothrow) coevo_context{device, stream, nullptr, nullptr, nullptr, COEVO_ATTENTION_FMA};
     if (context == nullptr) {
         cudaStreamDestroy(stream);
         return fail(COEVO_OUT_OF_MEMORY, "coevo_context_create: host allocation failed");
@@ -102,6 +100,9 @@ COEVO_API void coevo_context_destroy(coevo_context* context) {
     if (context == nullptr) return;
     if (cudaSetDevice(context->device) == cudaSuccess) {
         cudaStreamSynchronize(context->stream);
+        if (context->blas != nullptr) cublasDestroy(context->blas);
+        if (context->timer_start != nullptr) cudaEventDestroy(context->timer_start);
+        if (context->timer_stop != nullptr) cudaEventDestroy(context->timer_stop);
         cudaStreamDestroy(context->stream);
     }
     cudaGetLastError();  // destroy never fails; do not leave an error behind for the next call
@@ -163,6 +164,84 @@ COEVO_API coevo_status coevo_buffer_upload(coevo_context* context, coevo_buffer*
 COEVO_API coevo_status coevo_buffer_download(coevo_context* context, const coevo_buffer* buffer, size_t offset,
                                              void* dst, size_t bytes) {
     return coevo::copy_and_wait(context, buffer, offset, dst, bytes, cudaMemcpyDeviceToHost, "coevo_buffer_download");
+}
+
+COEVO_API coevo_status coevo_buffer_copy(coevo_context* context, coevo_buffer* dst, size_t dst_offset,
+                                         const coevo_buffer* src, size_t src_offset, size_t bytes) {
+    static const char* const fn = "coevo_buffer_copy";
+    coevo::Args a(context, fn);
+    a.buffer(dst, 0, "dst").buffer(src, 0, "src");
+    if (!a) return a.status;
+    coevo_status s = coevo::check_range(dst, dst_offset, bytes, fn);
+    if (s == COEVO_OK) s = coevo::check_range(src, src_offset, bytes, fn);
+    if (s != COEVO_OK) return s;
+    if (!a.activate()) return a.status;
+    if (bytes == 0) return COEVO_OK;
+    COEVO_CUDA_TRY(cudaMemcpyAsync(static_cast<char*>(dst->data) + dst_offset,
+                                   static_cast<const char*>(src->data) + src_offset, bytes, cudaMemcpyDeviceToDevice,
+                                   context->stream));
+    return COEVO_OK;
+}
+
+COEVO_API coevo_status coevo_buffer_zero(coevo_context* context, coevo_buffer* buffer) {
+    coevo::Args a(context, "coevo_buffer_zero");
+    if (!a.buffer(buffer, 0, "buffer").activate()) return a.status;
+    if (buffer->bytes == 0) return COEVO_OK;
+    COEVO_CUDA_TRY(cudaMemsetAsync(buffer->data, 0, buffer->bytes, context->stream));
+    return COEVO_OK;
+}
+
+COEVO_API coevo_status coevo_context_set_attention_kernel(coevo_context* context, coevo_attention_kernel kernel) {
+    coevo::Args a(context, "coevo_context_set_attention_kernel");
+    if (!a.that(kernel == COEVO_ATTENTION_FMA || kernel == COEVO_ATTENTION_TENSOR_CORES,
+                "kernel must be COEVO_ATTENTION_FMA (0) or COEVO_ATTENTION_TENSOR_CORES (1)"))
+        return a.status;
+    context->attention = kernel;
+    return COEVO_OK;
+}
+
+COEVO_API coevo_status coevo_context_timer_start(coevo_context* context) {
+    coevo::Args a(context, "coevo_context_timer_start");
+    if (!a.activate()) return a.status;
+    if (context->timer_start == nullptr) {
+        COEVO_CUDA_TRY(cudaEventCreate(&context->timer_start));
+        COEVO_CUDA_TRY(cudaEventCreate(&context->timer_stop));
+    }
+    COEVO_CUDA_TRY(cudaEventRecord(context->timer_start, context->stream));
+    return COEVO_OK;
+}
+
+COEVO_API coevo_status coevo_context_timer_stop(coevo_context* context, float* out_milliseconds) {
+    coevo::Args a(context, "coevo_context_timer_stop");
+    a.that(out_milliseconds != nullptr, "out_milliseconds is NULL")
+        .that(context == nullptr || context->timer_start != nullptr, "coevo_context_timer_start was never called");
+    if (!a.activate()) return a.status;
+    COEVO_CUDA_TRY(cudaEventRecord(context->timer_stop, context->stream));
+    COEVO_CUDA_TRY(cudaEventSynchronize(context->timer_stop));
+    COEVO_CUDA_TRY(cudaEventElapsedTime(out_milliseconds, context->timer_start, context->timer_stop));
+    return COEVO_OK;
+}
+
+COEVO_API coevo_status coevo_context_memory(coevo_context* context, int reset_peak, size_t* out_free,
+                                            size_t* out_total, size_t* out_scratch_peak) {
+    coevo::Args a(context, "coevo_context_memory");
+    a.that(out_free != nullptr && out_total != nullptr && out_scratch_peak != nullptr, "an out-parameter is NULL");
+    if (!a.activate()) return a.status;
+    COEVO_CUDA_TRY(cudaStreamSynchronize(context->stream));
+    size_t free_bytes = 0, total_bytes = 0;
+    COEVO_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+    cudaMemPool_t pool = nullptr;
+    COEVO_CUDA_TRY(cudaDeviceGetDefaultMemPool(&pool, context->device));
+    std::uint64_t high = 0;
+    COEVO_CUDA_TRY(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &high));
+    if (reset_peak) {
+        std::uint64_t zero = 0;
+        COEVO_CUDA_TRY(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero));
+    }
+    *out_free = free_bytes;
+    *out_total = total_bytes;
+    *out_scratch_peak = static_cast<size_t>(high);
+    return COEVO_OK;
 }
 
 }  // extern "C"

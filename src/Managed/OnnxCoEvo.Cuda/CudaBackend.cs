@@ -34,6 +34,15 @@ public static class CudaBackend
     /// </summary>
     public static CudaAvailability Probe() => s_probe.Value;
 
+    /// <summary>"major.minor.patch" of the loaded library (coevo_version), or null when none loaded.</summary>
+    public static string? LibraryVersion()
+    {
+        if (Probe().LibraryAbiVersion is null)
+            return null;
+        int v = NativeMethods.coevo_version();
+        return $"{v / 10000}.{v / 100 % 100}.{v % 100}";
+    }
+
     /// <summary>Creates a context (device + stream) on <paramref name="device"/>.</summary>
     /// <exception cref="CudaException">The backend is unavailable (status NotAvailable, with the probe's reason) or
     /// the device could not be set up.</exception>

@@ -5,7 +5,7 @@ namespace OnnxCoEvo.Cuda;
 /// <see cref="DeviceBuffer{T}.CopyTo"/> and <see cref="Synchronize"/> wait for them. Not thread-safe: use one
 /// context per thread, or serialise calls.
 /// </summary>
-public sealed class CudaContext : IDisposable
+public sealed partial class CudaContext : IDisposable
 {
     internal CudaContext(int device)
     {
@@ -17,6 +17,13 @@ public sealed class CudaContext : IDisposable
     public int Device { get; }
 
     public CudaContextHandle Handle { get; }
+
+    /// <summary>The device the library says this context lives on (coevo_context_device): equals <see cref="Device"/>.</summary>
+    public int QueryDevice()
+    {
+        NativeMethods.Check(NativeMethods.coevo_context_device(Handle, out int device));
+        return device;
+    }
 
     /// <summary>Allocates an uninitialised buffer of <paramref name="length"/> elements on this context's device.</summary>
     public DeviceBuffer<T> Allocate<T>(int length)

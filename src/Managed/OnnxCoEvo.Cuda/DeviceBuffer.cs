@@ -24,6 +24,9 @@ public sealed unsafe class DeviceBuffer<T> : IDisposable
 
     public long SizeInBytes => (long)Length * sizeof(T);
 
+    /// <summary>The size the library holds for this buffer (coevo_buffer_size): equals <see cref="SizeInBytes"/>.</summary>
+    public long AllocatedBytes => (long)NativeMethods.coevo_buffer_size(Handle);
+
     public CudaBufferHandle Handle { get; }
 
     /// <summary>Copies <paramref name="source"/> into elements [offset, offset + source.Length).</summary>

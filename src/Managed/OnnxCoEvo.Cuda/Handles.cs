@@ -25,6 +25,9 @@ public sealed class CudaBufferHandle : SafeHandle
     {
     }
 
+    /// <summary>The NULL buffer, for the ABI's optional arguments (never disposed).</summary>
+    internal static CudaBufferHandle Null { get; } = new();
+
     public override bool IsInvalid => handle == IntPtr.Zero;
 
     protected override bool ReleaseHandle()

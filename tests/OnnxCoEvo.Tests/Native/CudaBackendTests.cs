@@ -81,7 +81,8 @@ public sealed partial class CudaBackendTests
         return int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static string RepoRoot()
+    /// <summary>The checkout's root (the folder holding OnnxCoEvo.sln) above the test binaries.</summary>
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -30,3 +30,9 @@ public sealed class CudaLibraryFactAttribute : FactAttribute
 {
     public CudaLibraryFactAttribute() => Skip = NativeTestGate.LibrarySkipReason;
 }
+
+/// <summary>A theory that needs libcoevo_cuda to load, but no device.</summary>
+public sealed class CudaLibraryTheoryAttribute : TheoryAttribute
+{
+    public CudaLibraryTheoryAttribute() => Skip = NativeTestGate.LibrarySkipReason;
+}

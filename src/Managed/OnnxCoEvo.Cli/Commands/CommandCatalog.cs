@@ -21,7 +21,7 @@ public static class CommandCatalog
         new("train", "train a LoRA adapter (or every weight) with SFT or DPO; resumable runs", [typeof(TrainSftCommand), typeof(TrainDpoCommand)]),
         new("onnx", "build ONNX decoders (ONNX Runtime GenAI folders) from model directories and inspect ONNX files", [typeof(OnnxBuildCommand), typeof(OnnxInfoCommand)]),
         new("export", "export tuned adapters: ONNX Runtime .onnx_adapter, PEFT, merged ONNX models; each verified in ONNX Runtime", [typeof(ExportAdapterCommand), typeof(ExportMergedCommand), typeof(ExportVerifyCommand)]),
-        new("bench", "benchmarks: CPU GEMM and training throughput; rollout generation; kernels against PyTorch peers", [typeof(BenchCpuCommand), typeof(BenchRolloutCommand)]),
+        new("bench", "benchmarks: CPU GEMM and training throughput; rollout generation; kernels against PyTorch peers", [typeof(BenchCpuCommand), typeof(BenchRolloutCommand), typeof(BenchKernelsCommand)]),
     ];
 
     public static VerbGroup? FindGroup(string name) =>
