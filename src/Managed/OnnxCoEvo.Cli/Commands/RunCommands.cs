@@ -145,16 +145,19 @@ public sealed class DemoCommand : ICliCommand
     [Option("seed", Default = 0UL, HelpText = "Seed of the model, the expert, sampling and training.")]
     public ulong Seed { get; set; }
 
-    [Option("products", HelpText = "Products in the synthetic WebShop catalog (default 200; --quick 50).")]
+    [Option("products", HelpText = "Products in the synthetic WebShop catalog (default 1000; --quick 50).")]
     public int? Products { get; set; }
 
-    [Option("train-tasks", HelpText = "Only the first N train tasks (default all; --quick 4).")]
+    [Option("train-tasks", HelpText = "Only the first N train tasks for the expert and the base agent (default all; --quick 4).")]
     public int? TrainTasks { get; set; }
+
+    [Option("recipe-tasks", HelpText = "The first N train tasks each recipe explores and trains on (default 64; --quick 4).")]
+    public int? RecipeTasks { get; set; }
 
     [Option("eval-tasks", HelpText = "Test tasks evaluated (default 50; --quick 2).")]
     public int? EvalTasks { get; set; }
 
-    [Option("iterations", HelpText = "Iterations of every recipe but sft (default 2; --quick 1).")]
+    [Option("iterations", HelpText = "Iterations of every recipe but sft (default 1).")]
     public int? Iterations { get; set; }
 
     public int Run() => RunAsync().GetAwaiter().GetResult();
@@ -167,6 +170,7 @@ public sealed class DemoCommand : ICliCommand
             Seed = Seed,
             WebShopProducts = Products ?? defaults.WebShopProducts,
             TrainTasks = TrainTasks ?? defaults.TrainTasks,
+            RecipeTasks = RecipeTasks ?? defaults.RecipeTasks,
             EvalTasks = EvalTasks ?? defaults.EvalTasks,
             Iterations = Iterations ?? defaults.Iterations,
         };

@@ -18,8 +18,13 @@ namespace OnnxCoEvo.Agents.Recipes.Runs;
 /// <summary>The demo's budgets: the full demo (minutes to an hour on two cores) or the quick one (tests).</summary>
 public sealed record DemoSettings
 {
-    public int WebShopProducts { get; init; } = 200;
+    public int WebShopProducts { get; init; } = 1000;
+    /// <summary>Train tasks the expert plays (null: the whole split); the base agent learns from their successes.</summary>
     public int? TrainTasks { get; init; }
+
+    /// <summary>The first N train tasks each recipe explores and trains on (rollouts, EEF probes, pairs, expert data):
+    /// the base agent has seen every expert success, so what a recipe adds comes from its own exploration of these.</summary>
+    public int RecipeTasks { get; init; } = 64;
     public int EvalTasks { get; init; } = 50;
 
     /// <summary>WebShop expert episodes render to ~1,300 tokens with a 2,048-token vocabulary learned from them (longest
@@ -30,18 +35,18 @@ public sealed record DemoSettings
     /// episodes, so the shop's pages take ~1.5x fewer tokens than with the built-in 1,024-token tokenizer.</summary>
     public int Vocabulary { get; init; } = 2048;
 
-    /// <summary>Copy warm-up before the agent's SFT (<see cref="CopyPretraining"/>): repeat tasks, and passes over them.
-    /// The random model learns to copy (induction) after ~450 steps of 16 such tasks; agent episodes alone take millions of
-    /// tokens to teach it.</summary>
+    /// <summary>Copy warm-up before the agent's SFT (<see cref="CopyPretraining"/>): repeat tasks, and passes over them
+    /// with words only (then one with ids). The random model learns to copy (induction) after ~450 steps of 16 such
+    /// tasks; agent episodes alone take millions of tokens to teach it.</summary>
     public int WarmupTasks { get; init; } = 4000;
     public int WarmupEpochs { get; init; } = 3;
 
-    public int AgentEpochs { get; init; } = 4;
+    public int AgentEpochs { get; init; } = 1;
     public float AgentLearningRate { get; init; } = 2e-3f;
 
     /// <summary>Episodes per optimizer step of the agent's SFT: 1 gives the most steps per token, which this small model needs.</summary>
     public int AgentBatchSize { get; init; } = 1;
-    public int Iterations { get; init; } = 2;
+    public int Iterations { get; init; } = 1;
     public int RecipeEpochs { get; init; } = 1;
     public int MaxNewTokens { get; init; } = 96;
     public int? MaxSteps { get; init; }
@@ -62,6 +67,7 @@ public sealed record DemoSettings
         }
         AtLeastOne(WebShopProducts, "products");
         AtLeastOne(TrainTasks, "train tasks");
+        AtLeastOne(RecipeTasks, "recipe tasks");
         AtLeastOne(EvalTasks, "eval tasks");
         AtLeastOne(Iterations, "iterations");
         AtLeastOne(AgentEpochs, "agent epochs");
@@ -82,6 +88,7 @@ public sealed record DemoSettings
     {
         WebShopProducts = 50,
         TrainTasks = 4,
+        RecipeTasks = 4,
         EvalTasks = 2,
         AgentEpochs = 1,
         Vocabulary = 1024,
@@ -110,8 +117,7 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
     public string Directory => _ledger.Directory;
     public string ModelDirectory => _ledger.File("model");
     public string ExpertsPath => _ledger.File("experts.jsonl");
-    public string WarmupPath => _ledger.File("warmup.jsonl");
-    public string WarmedModelDirectory => Path.Combine(_ledger.File("warmup-train"), TrainingJob.ModelFolder);
+    public string WarmedModelDirectory => Path.Combine(_ledger.File("warmup-ids-train"), TrainingJob.ModelFolder);
     public string AgentDirectory => Path.Combine(_ledger.File("agent-train"), TrainingJob.ModelFolder);
     public string ReportPath => _ledger.File("report.md");
 
@@ -125,10 +131,14 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
         _ledger.RunOnce("agent", () => TrainAgent(stop), _log);
 
         var rows = new List<IterationScore>();
+        string? baseEvaluation = null;
         foreach (string recipe in _settings.Recipes)
         {
             RunConfig config = RecipeConfig(recipe).Resolve($"demo {recipe}");
-            RunReport report = await new RecipeRunner(config, Path.Combine(Directory, "runs", config.Name), _log).RunAsync(stop).ConfigureAwait(false);
+            string runDirectory = Path.Combine(Directory, "runs", config.Name);
+            ShareBaseEvaluation(baseEvaluation, runDirectory);
+            RunReport report = await new RecipeRunner(config, runDirectory, _log).RunAsync(stop).ConfigureAwait(false);
+            baseEvaluation ??= Path.Combine(runDirectory, RunDirectory.IterationName(0));
             if (rows.Count == 0 && report.Scores.Count > 0)
                 rows.Add(report.Scores[0] with { Method = "base agent (SFT on expert successes)" });
             if (report.Final is { Iteration: > 0 } final)
@@ -137,6 +147,28 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
         AtomicFile.WriteAllText(ReportPath, Markdown(rows));
         _log($"report: {ReportPath}");
         return rows;
+    }
+
+    /// <summary>
+    /// Every recipe starts from the same base agent and evaluates it greedily on the same test tasks (iteration 0), so the
+    /// first run's evaluation is copied into the others instead of being played again (it is a whole stage, done marker
+    /// included; a run that already has its iteration 0 keeps it).
+    /// </summary>
+    private static void ShareBaseEvaluation(string? evaluation, string runDirectory)
+    {
+        string target = Path.Combine(runDirectory, RunDirectory.IterationName(0));
+        if (evaluation is null || System.IO.Directory.Exists(target))
+            return;
+        string staging = target + ".copying";
+        if (System.IO.Directory.Exists(staging))
+            System.IO.Directory.Delete(staging, recursive: true);
+        foreach (string file in System.IO.Directory.EnumerateFiles(evaluation, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(staging, Path.GetRelativePath(evaluation, file));
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+        System.IO.Directory.Move(staging, target);
     }
 
     /// <summary>
@@ -217,31 +249,45 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
         return new JsonObject { ["episodes"] = experts.Count, ["successes"] = successes };
     }
 
-    /// <summary>The random model learns to copy on repeat tasks made of the expert episodes' words (full fine-tune).</summary>
+    /// <summary>
+    /// The random model learns to copy (full fine-tune) on repeat tasks made of the expert episodes' words: words alone for
+    /// <see cref="DemoSettings.WarmupEpochs"/> passes, then one pass with ids mixed in (see <see cref="CopyPretraining"/>).
+    /// </summary>
     private JsonObject WarmUp(CancellationToken stop)
     {
         CopyPretraining.Vocabulary vocabulary = CopyPretraining.VocabularyOf(TrajectoryStore.ReadAll(ExpertsPath).Records);
-        DatasetFiles.WriteTrajectories(WarmupPath, TrajectoryFormat.Canonical, CopyPretraining.RepeatTasks(vocabulary, _settings.WarmupTasks, _settings.Seed));
-        var spec = new TrainingJobSpec
+        _log($"warm-up: {_settings.WarmupTasks} repeat tasks over {vocabulary.Words.Count} words of the expert episodes, " +
+             $"{_settings.WarmupEpochs} epochs; then {_settings.WarmupTasks} with {CopyPretraining.IdShare:P0} fresh ids, 1 epoch");
+        var result = new JsonObject();
+        string model = ModelDirectory;
+        foreach ((string phase, double idShare, int epochs) in new[] { ("words", 0.0, _settings.WarmupEpochs), ("ids", CopyPretraining.IdShare, 1) })
         {
-            ModelDirectory = ModelDirectory,
-            DataPath = WarmupPath,
-            DataFormat = TrajectoryFormats.Name(TrajectoryFormat.Canonical),
-            OutputDirectory = _ledger.File("warmup-train"),
-            Lora = null,
-            Options = new TrainingOptions
+            string data = _ledger.File($"warmup-{phase}.jsonl");
+            DatasetFiles.WriteTrajectories(data, TrajectoryFormat.Canonical, CopyPretraining.RepeatTasks(vocabulary, _settings.WarmupTasks, _settings.Seed, idShare));
+            var spec = new TrainingJobSpec
             {
-                Objective = TrainingObjective.Sft,
-                Epochs = _settings.WarmupEpochs,
-                LearningRate = _settings.AgentLearningRate,
-                MicroBatchSize = 16,
-                Seed = _settings.Seed,
-            },
-            InitSeed = _settings.Seed,
-        };
-        _log($"warm-up: {_settings.WarmupTasks} repeat tasks from {vocabulary.Words.Count} words of the expert episodes, {_settings.WarmupEpochs} epochs");
-        TrainingJobResult result = Train("warm-up", spec, stop, _log);
-        return new JsonObject { ["model"] = result.FinalOutput, ["first_loss"] = result.Summary.FirstLoss, ["last_loss"] = result.Summary.LastLoss };
+                ModelDirectory = model,
+                DataPath = data,
+                DataFormat = TrajectoryFormats.Name(TrajectoryFormat.Canonical),
+                OutputDirectory = _ledger.File($"warmup-{phase}-train"),
+                Lora = null,
+                Options = new TrainingOptions
+                {
+                    Objective = TrainingObjective.Sft,
+                    Epochs = epochs,
+                    LearningRate = _settings.AgentLearningRate,
+                    MicroBatchSize = 16,
+                    Seed = _settings.Seed,
+                },
+                InitSeed = _settings.Seed,
+            };
+            TrainingJobResult trained = Train($"warm-up ({phase})", spec, stop, _log);
+            model = trained.FinalOutput!;
+            _log($"warm-up ({phase}): loss {trained.Summary.FirstLoss:0.000} -> {trained.Summary.LastLoss:0.000}");
+            result[phase] = new JsonObject { ["first_loss"] = trained.Summary.FirstLoss, ["last_loss"] = trained.Summary.LastLoss };
+        }
+        result["model"] = model;
+        return result;
     }
 
     private static TrainingJobResult Train(string stage, TrainingJobSpec spec, CancellationToken stop, Action<string>? log = null)
@@ -306,7 +352,7 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
             MaxNewTokens = _settings.MaxNewTokens,
             MaxSteps = _settings.MaxSteps,
             IncludeExample = false, // the agent was trained without the 1-shot example, and its context is small
-            TaskLimit = _settings.TrainTasks,
+            TaskLimit = _settings.TrainTasks is { } all ? Math.Min(all, _settings.RecipeTasks) : _settings.RecipeTasks,
         },
         Eval = new RunEvalConfig { Limit = _settings.EvalTasks },
         Eef = new RunEefConfig { Probes = _settings.Probes },

@@ -50,11 +50,14 @@ public sealed class CopyPretrainingTests
     public void Repeat_tasks_mix_in_fresh_ids_shaped_like_the_episodes_ids()
     {
         var vocabulary = new CopyPretraining.Vocabulary(["alpha", "beta"], ["B0A1N65E9H", "B07RMKSL12"]);
-        string[] items = CopyPretraining.RepeatTasks(vocabulary, 200, seed: 1).SelectMany(t => t.Turns[1].Content.Split(' ')).ToArray();
+        string[] items = CopyPretraining.RepeatTasks(vocabulary, 200, seed: 1, CopyPretraining.IdShare).SelectMany(t => t.Turns[1].Content.Split(' ')).ToArray();
         string[] ids = items.Where(i => i is not ("alpha" or "beta")).ToArray();
         Assert.InRange(ids.Length / (double)items.Length, CopyPretraining.IdShare - 0.05, CopyPretraining.IdShare + 0.05);
         Assert.All(ids, id => Assert.Matches("^B0[A-Z0-9]{8}$", id));
         Assert.True(ids.Distinct().Count() > ids.Length * 9 / 10, "ids are fresh, not the episodes' own");
+        // Without an id share (the first phase) only words.
+        Assert.All(CopyPretraining.RepeatTasks(vocabulary, 50, seed: 1).SelectMany(t => t.Turns[1].Content.Split(' ')), w => Assert.Contains(w, vocabulary.Words));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CopyPretraining.RepeatTasks(vocabulary, 5, 1, idShare: 1.5));
     }
 
     [Fact]
