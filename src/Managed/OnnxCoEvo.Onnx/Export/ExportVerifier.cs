@@ -143,7 +143,8 @@ public static class ExportVerifier
             reference.AdapterEnabled = false;
             float[] baseLogits = Logits(reference, tokens);
             reference.AdapterEnabled = true;
-            effect = Math.Max(effect, TensorPrimitives.MaxMagnitude(Subtract(expected, baseLogits)));
+            // MaxMagnitude returns the signed element of largest magnitude: its absolute value is the change.
+            effect = Math.Max(effect, Math.Abs(TensorPrimitives.MaxMagnitude(Subtract(expected, baseLogits))));
             float[] actual = session.Logits(tokens.ToArray(), active);
             for (int t = 0; t < tokens.Count; t++)
             {

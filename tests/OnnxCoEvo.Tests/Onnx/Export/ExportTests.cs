@@ -84,6 +84,18 @@ public sealed class ExportTests(ITestOutputHelper output) : IDisposable
         Assert.True(verified.MaxRelativeError < 1e-4);
         Assert.True(verified.AdapterEffect > 1000 * verified.MaxAbsError, $"the adapter moves logits by only {verified.AdapterEffect}");
 
+        // The effect is a magnitude: with its B factors negated the adapter moves the logits about as far, the other way
+        // (a signed maximum would read 0 for whichever of the two has its largest change negative).
+        PeftAdapter negated = adapter with
+        {
+            Tensors = adapter.Tensors.Select(t => t.Name.Contains("lora_B", StringComparison.Ordinal)
+                ? new NamedTensor(t.Name, t.Shape, t.Values.Select(v => -v).ToArray()) : t).ToList(),
+        };
+        string negatedFile = AdapterExport.WriteOnnxAdapter(negated, Config, Model, _dir.File("negated.onnx_adapter")).Path;
+        ExportVerification negatedVerified = ExportVerifier.Verify(negatedFile, Model, negated, ExportTestAdapters.Settings);
+        output.WriteLine("B negated: " + negatedVerified.Summary());
+        Assert.InRange(negatedVerified.AdapterEffect, verified.AdapterEffect / 3, verified.AdapterEffect * 3);
+
         // The same file judged against the base model (another adapter) must fail: the check can see a wrong adapter.
         ExportVerification wrong = ExportVerifier.Verify(file, Model, ExportTestAdapters.Random(3), ExportTestAdapters.Settings);
         output.WriteLine("against another adapter: " + wrong.Summary());

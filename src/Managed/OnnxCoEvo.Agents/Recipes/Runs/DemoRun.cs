@@ -361,10 +361,12 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
     private string Markdown(IReadOnlyList<IterationScore> rows)
     {
         var md = new StringBuilder("# coevo demo: recipes from one base agent (tiny model, WebShop)\n\n");
-        md.Append($"Synthetic WebShop with {_settings.WebShopProducts} products; " +
-                  $"{(_settings.TrainTasks is { } t ? t.ToString(CultureInfo.InvariantCulture) : "all")} train tasks; " +
-                  $"each recipe {_settings.Iterations} iteration(s) from the base agent; evaluated greedily on {_settings.EvalTasks} test tasks. " +
-                  "Each recipe's own report: runs/<recipe>/report.md.\n\n");
+        string trainTasks = _settings.TrainTasks is { } t ? t.ToString(CultureInfo.InvariantCulture) : "all";
+        md.Append($"Synthetic WebShop with {_settings.WebShopProducts} products, seed {_settings.Seed}. Tiny model (vocabulary " +
+                  $"{_settings.Vocabulary} learned from the expert episodes, context {_settings.Context}), copy warm-up, then the base " +
+                  $"agent trained on the expert successes of {trainTasks} train tasks. Each recipe: {_settings.Iterations} iteration(s) " +
+                  $"from the base agent on the first {_settings.RecipeTasks} train tasks. All evaluated greedily on {_settings.EvalTasks} " +
+                  "test tasks. Each recipe's own report: runs/<recipe>/report.md.\n\n");
         RunReport.AppendTable(md, rows);
         return md.ToString();
     }
