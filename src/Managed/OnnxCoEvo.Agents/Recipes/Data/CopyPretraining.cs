@@ -81,7 +81,8 @@ public static class CopyPretraining
         return string.Join(' ', words);
     }
 
-    private static bool IsId(string token) =>
+    /// <summary>6-16 upper-case letters and digits with at least one of each (WebShop's ASINs).</summary>
+    public static bool IsId(string token) =>
         token.Length is >= 6 and <= 16 && token.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c))
         && token.Any(char.IsAsciiDigit) && token.Any(char.IsAsciiLetterUpper);
 
