@@ -151,7 +151,7 @@ public sealed class DemoCommand : ICliCommand
     [Option("train-tasks", HelpText = "Only the first N train tasks for the expert and the base agent (default all; --quick 4).")]
     public int? TrainTasks { get; set; }
 
-    [Option("recipe-tasks", HelpText = "The first N train tasks each recipe explores and trains on (default 64; --quick 4).")]
+    [Option("recipe-tasks", HelpText = "The first N train tasks each recipe explores and trains on (default 48; --quick 4).")]
     public int? RecipeTasks { get; set; }
 
     [Option("eval-tasks", HelpText = "Test tasks evaluated (default 50; --quick 2).")]

@@ -24,7 +24,7 @@ public sealed record DemoSettings
 
     /// <summary>The first N train tasks each recipe explores and trains on (rollouts, EEF probes, pairs, expert data):
     /// the base agent has seen every expert success, so what a recipe adds comes from its own exploration of these.</summary>
-    public int RecipeTasks { get; init; } = 64;
+    public int RecipeTasks { get; init; } = 48;
     public int EvalTasks { get; init; } = 50;
 
     /// <summary>WebShop expert episodes render to ~1,300 tokens with a 2,048-token vocabulary learned from them (longest
@@ -36,14 +36,15 @@ public sealed record DemoSettings
     public int Vocabulary { get; init; } = 2048;
 
     /// <summary>Copy warm-up before the agent's SFT (<see cref="CopyPretraining"/>): repeat tasks, and passes over them
-    /// with words only (then one with ids). The random model learns to copy (induction) after ~450 steps of 16 such
+    /// with words only (then passes with ids). The random model learns to copy (induction) after ~450 steps of 16 such
     /// tasks; agent episodes alone take millions of tokens to teach it.</summary>
     public int WarmupTasks { get; init; } = 4000;
-    public int WarmupEpochs { get; init; } = 3;
+    public int WarmupEpochs { get; init; } = 5;
+    public int WarmupIdEpochs { get; init; } = 2;
 
     /// <summary>Passes over the expert's product choices as short samples (<see cref="DecisionPractice"/>) before the
     /// agent's SFT. Without them the agent searches well but invents product ids: test score 0; with 6 passes 21.3.</summary>
-    public int PracticeEpochs { get; init; } = 4;
+    public int PracticeEpochs { get; init; } = 6;
 
     public int AgentEpochs { get; init; } = 1;
     public float AgentLearningRate { get; init; } = 2e-3f;
@@ -78,6 +79,7 @@ public sealed record DemoSettings
         AtLeastOne(AgentBatchSize, "agent batch size");
         AtLeastOne(WarmupTasks, "warm-up tasks");
         AtLeastOne(WarmupEpochs, "warm-up epochs");
+        AtLeastOne(WarmupIdEpochs, "warm-up epochs with ids");
         AtLeastOne(PracticeEpochs, "practice epochs");
         if (Vocabulary < 512)
             throw new ArgumentException($"demo: vocabulary must be at least 512 (bytes and special tokens first), is {Vocabulary}");
@@ -99,6 +101,7 @@ public sealed record DemoSettings
         Vocabulary = 1024,
         WarmupTasks = 32,
         WarmupEpochs = 1,
+        WarmupIdEpochs = 1,
         PracticeEpochs = 1,
         Iterations = 1,
         MaxNewTokens = 16,
@@ -265,10 +268,10 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
     {
         CopyPretraining.Vocabulary vocabulary = CopyPretraining.VocabularyOf(TrajectoryStore.ReadAll(ExpertsPath).Records);
         _log($"warm-up: {_settings.WarmupTasks} repeat tasks over {vocabulary.Words.Count} words of the expert episodes, " +
-             $"{_settings.WarmupEpochs} epochs; then {_settings.WarmupTasks} with {CopyPretraining.IdShare:P0} fresh ids, 1 epoch");
+             $"{_settings.WarmupEpochs} epochs; then {_settings.WarmupTasks} with {CopyPretraining.IdShare:P0} fresh ids, {_settings.WarmupIdEpochs} epochs");
         var result = new JsonObject();
         string model = ModelDirectory;
-        foreach ((string phase, double idShare, int epochs) in new[] { ("words", 0.0, _settings.WarmupEpochs), ("ids", CopyPretraining.IdShare, 1) })
+        foreach ((string phase, double idShare, int epochs) in new[] { ("words", 0.0, _settings.WarmupEpochs), ("ids", CopyPretraining.IdShare, _settings.WarmupIdEpochs) })
         {
             string data = _ledger.File($"warmup-{phase}.jsonl");
             DatasetFiles.WriteTrajectories(data, TrajectoryFormat.Canonical, CopyPretraining.RepeatTasks(vocabulary, _settings.WarmupTasks, _settings.Seed, idShare));
