@@ -43,7 +43,8 @@ public sealed record DemoSettings
     public int WarmupIdEpochs { get; init; } = 2;
 
     /// <summary>Passes over the expert's product choices as short samples (<see cref="DecisionPractice"/>) before the
-    /// agent's SFT. Without them the agent searches well but invents product ids: test score 0; with 6 passes 21.3.</summary>
+    /// agent's SFT. Without them the agent searches well but invents product ids (test score 0); with 6 passes it buys (test
+    /// score 21.3 in a run by hand, 11.8 in the demo run of docs/DEMO-TUNING.md).</summary>
     public int PracticeEpochs { get; init; } = 6;
 
     public int AgentEpochs { get; init; } = 1;
@@ -262,7 +263,8 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
 
     /// <summary>
     /// The random model learns to copy (full fine-tune) on repeat tasks made of the expert episodes' words: words alone for
-    /// <see cref="DemoSettings.WarmupEpochs"/> passes, then one pass with ids mixed in (see <see cref="CopyPretraining"/>).
+    /// <see cref="DemoSettings.WarmupEpochs"/> passes, then <see cref="DemoSettings.WarmupIdEpochs"/> with ids mixed in
+    /// (see <see cref="CopyPretraining"/>).
     /// </summary>
     private JsonObject WarmUp(CancellationToken stop)
     {
@@ -275,25 +277,8 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
         {
             string data = _ledger.File($"warmup-{phase}.jsonl");
             DatasetFiles.WriteTrajectories(data, TrajectoryFormat.Canonical, CopyPretraining.RepeatTasks(vocabulary, _settings.WarmupTasks, _settings.Seed, idShare));
-            var spec = new TrainingJobSpec
-            {
-                ModelDirectory = model,
-                DataPath = data,
-                DataFormat = TrajectoryFormats.Name(TrajectoryFormat.Canonical),
-                OutputDirectory = _ledger.File($"warmup-{phase}-train"),
-                Lora = null,
-                Options = new TrainingOptions
-                {
-                    Objective = TrainingObjective.Sft,
-                    Epochs = epochs,
-                    LearningRate = _settings.AgentLearningRate,
-                    MicroBatchSize = 16,
-                    Seed = _settings.Seed,
-                },
-                InitSeed = _settings.Seed,
-            };
-            TrainingJobResult trained = Train($"warm-up ({phase})", spec, stop, _log);
-            model = trained.FinalOutput!;
+            TrainingJobResult trained = FullFineTune($"warm-up ({phase})", model, data, _ledger.File($"warmup-{phase}-train"), epochs, microBatch: 16, stop);
+            model = trained.FinalOutput!; // FullFineTune returns completed runs only
             _log($"warm-up ({phase}): loss {trained.Summary.FirstLoss:0.000} -> {trained.Summary.LastLoss:0.000}");
             result[phase] = new JsonObject { ["first_loss"] = trained.Summary.FirstLoss, ["last_loss"] = trained.Summary.LastLoss };
         }
@@ -312,33 +297,41 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
         }
         string data = _ledger.File("practice.jsonl");
         DatasetFiles.WriteTrajectories(data, TrajectoryFormat.Canonical, samples);
-        var spec = new TrainingJobSpec
-        {
-            ModelDirectory = WarmedModelDirectory,
-            DataPath = data,
-            DataFormat = TrajectoryFormats.Name(TrajectoryFormat.Canonical),
-            OutputDirectory = _ledger.File("practice-train"),
-            Lora = null,
-            Overlength = OverlengthPolicy.Skip,
-            Options = new TrainingOptions
-            {
-                Objective = TrainingObjective.Sft,
-                Epochs = _settings.PracticeEpochs,
-                LearningRate = _settings.AgentLearningRate,
-                MicroBatchSize = 8,
-                Seed = _settings.Seed,
-            },
-            InitSeed = _settings.Seed,
-        };
         _log($"practice: {samples.Count} product choices of the expert, each with its page, {_settings.PracticeEpochs} epochs");
-        TrainingJobResult trained = Train("practice", spec, stop, _log);
+        TrainingJobResult trained = FullFineTune("practice", WarmedModelDirectory, data, _ledger.File("practice-train"),
+            _settings.PracticeEpochs, microBatch: 8, stop);
         _log($"practice: loss {trained.Summary.FirstLoss:0.000} -> {trained.Summary.LastLoss:0.000}");
         return new JsonObject { ["samples"] = samples.Count, ["first_loss"] = trained.Summary.FirstLoss, ["last_loss"] = trained.Summary.LastLoss };
     }
 
-    private static TrainingJobResult Train(string stage, TrainingJobSpec spec, CancellationToken stop, Action<string>? log = null)
+    /// <summary>
+    /// Every weight of <paramref name="model"/> trained by SFT on <paramref name="data"/> (canonical trajectories) at the
+    /// agent's learning rate, samples longer than the context skipped; a run that did not complete stops the demo (the same
+    /// command resumes it from its checkpoints).
+    /// </summary>
+    private TrainingJobResult FullFineTune(string stage, string model, string data, string output, int epochs, int microBatch,
+        CancellationToken stop, bool successesOnly = false)
     {
-        TrainingJobResult result = TrainingJob.Run(spec, null, RunProgress.Training(stage, log ?? (_ => { })), stop);
+        var spec = new TrainingJobSpec
+        {
+            ModelDirectory = model,
+            DataPath = data,
+            DataFormat = TrajectoryFormats.Name(TrajectoryFormat.Canonical),
+            OutputDirectory = output,
+            Lora = null,
+            SuccessesOnly = successesOnly,
+            Overlength = OverlengthPolicy.Skip,
+            Options = new TrainingOptions
+            {
+                Objective = TrainingObjective.Sft,
+                Epochs = epochs,
+                LearningRate = _settings.AgentLearningRate,
+                MicroBatchSize = microBatch,
+                Seed = _settings.Seed,
+            },
+            InitSeed = _settings.Seed,
+        };
+        TrainingJobResult result = TrainingJob.Run(spec, null, RunProgress.Training(stage, _log), stop);
         if (!result.Summary.Completed || result.FinalOutput is null)
             throw new OperationCanceledException($"the {stage} training stopped; run again to resume");
         return result;
@@ -347,27 +340,11 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
     /// <summary>pi_SFT: every weight of the warmed-up tiny model trained on the expert successes ("SFT POS"), then its ONNX.</summary>
     private JsonObject TrainAgent(CancellationToken stop)
     {
-        var spec = new TrainingJobSpec
-        {
-            ModelDirectory = System.IO.Directory.Exists(PracticedModelDirectory) ? PracticedModelDirectory : WarmedModelDirectory,
-            DataPath = ExpertsPath,
-            DataFormat = TrajectoryFormats.Name(TrajectoryFormat.Canonical),
-            OutputDirectory = _ledger.File("agent-train"),
-            Lora = null,
-            SuccessesOnly = true,
-            Overlength = OverlengthPolicy.Skip,
-            Options = new TrainingOptions
-            {
-                Objective = TrainingObjective.Sft,
-                Epochs = _settings.AgentEpochs,
-                LearningRate = _settings.AgentLearningRate,
-                MicroBatchSize = _settings.AgentBatchSize,
-                Seed = _settings.Seed,
-            },
-            InitSeed = _settings.Seed,
-        };
         _log($"agent: full fine-tune on the expert successes, {_settings.AgentEpochs} epochs");
-        TrainingJobResult result = Train("agent", spec, stop, _log);
+        // Without practice samples (no successful id click) the practice stage trains nothing and the agent starts warmed up.
+        string start = System.IO.Directory.Exists(PracticedModelDirectory) ? PracticedModelDirectory : WarmedModelDirectory;
+        TrainingJobResult result = FullFineTune("agent", start, ExpertsPath, _ledger.File("agent-train"), _settings.AgentEpochs,
+            _settings.AgentBatchSize, stop, successesOnly: true);
         OnnxDecoderExport.Export(result.FinalOutput!);
         _log($"agent {result.FinalOutput}: {result.Summary.TotalSteps} steps, loss {result.Summary.FirstLoss:0.000} -> {result.Summary.LastLoss:0.000}, " +
              $"{result.Dataset.Kept} records ({result.Dataset.SkippedTooLong} too long)");
