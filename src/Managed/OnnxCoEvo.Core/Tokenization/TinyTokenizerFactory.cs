@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using OnnxCoEvo.Core.Chat;
 
 namespace OnnxCoEvo.Core.Tokenization;
@@ -27,16 +28,23 @@ public static class TinyTokenizerFactory
 
     private static readonly ConcurrentDictionary<(int, TinyTokenizerStyle), Lazy<BpeTokenizer>> Cache = new();
 
+    /// <summary>Tokenizers learned with an extra corpus, per corpus instance (held weakly): `model init` sizes the weights
+    /// and then writes them, and both ask for the same tokenizer; training it twice would double the wait.</summary>
+    private static readonly ConditionalWeakTable<IReadOnlyList<string>, ConcurrentDictionary<(int, TinyTokenizerStyle), Lazy<BpeTokenizer>>> CorpusCache = new();
+
     /// <param name="vocabSize">Total size including special tokens; at least 256 + the special tokens.</param>
     public static BpeTokenizer Create(int vocabSize = DefaultVocabSize, TinyTokenizerStyle style = TinyTokenizerStyle.Plain) =>
         Cache.GetOrAdd((vocabSize, style), key => new Lazy<BpeTokenizer>(() => Build(key.Item1, key.Item2, []))).Value;
 
     /// <summary>
     /// A tokenizer trained on <see cref="TinyCorpus"/> plus <paramref name="extraCorpus"/> (an environment's own pages
-    /// and actions, say): its merges follow that text, so the same episodes take fewer tokens. Not cached.
+    /// and actions, say): its merges follow that text, so the same episodes take fewer tokens. Cached per corpus instance.
     /// </summary>
     public static BpeTokenizer Create(int vocabSize, TinyTokenizerStyle style, IReadOnlyList<string> extraCorpus) =>
-        extraCorpus.Count == 0 ? Create(vocabSize, style) : Build(vocabSize, style, extraCorpus);
+        extraCorpus.Count == 0
+            ? Create(vocabSize, style)
+            : CorpusCache.GetOrCreateValue(extraCorpus)
+                .GetOrAdd((vocabSize, style), key => new Lazy<BpeTokenizer>(() => Build(key.Item1, key.Item2, extraCorpus))).Value;
 
     /// <summary>The special tokens of a style, in id order.</summary>
     public static IReadOnlyList<string> SpecialTokens(TinyTokenizerStyle style) => style switch
