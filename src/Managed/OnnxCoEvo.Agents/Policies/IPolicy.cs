@@ -18,6 +18,9 @@ public interface IPolicy : IAsyncDisposable
     /// <summary>One turn per request, in request order.</summary>
     ValueTask<IReadOnlyList<PolicyTurn>> ActAsync(IReadOnlyList<PolicyRequest> batch, CancellationToken cancellationToken = default);
 
+    /// <summary>True when the policy reads <see cref="PolicyRequest.Actions"/> (constrained decoding); the farm then asks the environment every turn.</summary>
+    bool NeedsActionSpace => false;
+
     /// <summary>Forget everything kept for this episode. Unknown ids are ignored.</summary>
     void EndEpisode(long episodeId);
 }
@@ -26,9 +29,11 @@ public interface IPolicy : IAsyncDisposable
 /// One live episode asking for its next turn. <see cref="Conversation"/> is the episode so far in the canonical
 /// trajectory form (instruction, "OK", first observation, then assistant/observation turns; no in-context example):
 /// model policies build their prompt from it with <c>ReActProtocol.PolicyView</c>. <see cref="Sample"/> tells repeated
-/// rollouts of one task apart (seeds sampling and expert decisions).
+/// rollouts of one task apart (seeds sampling and expert decisions). <see cref="Actions"/> is what the environment accepts
+/// now, given only to policies that ask for it (<see cref="IPolicy.NeedsActionSpace"/>).
 /// </summary>
-public sealed record PolicyRequest(long EpisodeId, EnvironmentTask Task, IReadOnlyList<ChatMessage> Conversation, int Sample = 0);
+public sealed record PolicyRequest(long EpisodeId, EnvironmentTask Task, IReadOnlyList<ChatMessage> Conversation, int Sample = 0,
+    ActionSpace? Actions = null);
 
 /// <summary>
 /// The assistant's text ("Thought: ...\nAction: ...") and the token counts behind it (0 for scripted policies).

@@ -27,6 +27,12 @@ public sealed record ModelPolicyOptions
     /// <summary>Seeds sampling: each episode draws from a stream derived from (seed, task id, sample).</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Constrained decoding of the action (<see cref="ReActActionConstraint"/>): once the model writes "Action:", only
+    /// actions the environment accepts in the current state can follow. Needs a protocol with an action grammar.
+    /// </summary>
+    public bool ConstrainActions { get; init; }
+
     /// <summary>Where ONNX Runtime runs the decoder: CPU, or CUDA/WebGPU when the loaded library has them (otherwise a clear error).</summary>
     public OrtExecutionProvider Provider { get; init; } = OrtExecutionProvider.Cpu;
 }
@@ -35,7 +41,8 @@ public sealed record ModelPolicyOptions
 /// A language-model policy: renders each episode's conversation with the model's chat template
 /// (<see cref="ReActProtocol.PolicyView"/>, the in-context example included by default) and generates the assistant
 /// turn with the batched <see cref="Generator"/>, stopping at the template's end of turn, EOS or a
-/// "\nObservation" the model starts to invent. Episodes keep their KV cache between turns; <see cref="EndEpisode"/>
+/// "\nObservation" the model starts to invent; with <see cref="ModelPolicyOptions.ConstrainActions"/> the action is
+/// decoded inside the environment's current action space. Episodes keep their KV cache between turns; <see cref="EndEpisode"/>
 /// frees it. Built over ONNX Runtime by <see cref="Open"/>; any <see cref="IDecoderModel"/> works (tests use the
 /// CPU reference). Calls are serialised: one batch at a time.
 /// </summary>
@@ -75,10 +82,14 @@ public sealed class OrtPolicy : IPolicy
             StopTokenIds = template.StopTokenIds.Concat(extraStopTokenIds ?? []).Distinct().ToArray(),
         };
         _settings.Validate();
+        if (_options.ConstrainActions && protocol.ChoicesOf is null)
+            throw new ArgumentException($"constrained actions: the {protocol.Environment} protocol has no action grammar", nameof(options));
         Generator = new Generator(model, template.Tokenizer) { ReuseKvCache = _options.ReuseKvCache };
     }
 
     public string Name { get; }
+
+    public bool NeedsActionSpace => _options.ConstrainActions;
 
     /// <summary>The generator behind the policy (its <see cref="Generator.Statistics"/> time prefill and decode).</summary>
     public Generator Generator { get; }
@@ -133,7 +144,14 @@ public sealed class OrtPolicy : IPolicy
             IReadOnlyList<ChatMessage> view = _protocol.PolicyView(request.Conversation, _options.IncludeExample);
             int[] prompt = _template.Render(view, addGenerationPrompt: true).TokenIds;
             ulong seed = DeterministicRandom.DeriveSeed(_options.Seed, request.Task.Id, (ulong)request.Sample);
-            requests[i] = new GenerationRequest(request.EpisodeId, prompt, seed);
+            IDecodeConstraint? constraint = null;
+            if (_options.ConstrainActions && request.Actions is { } actions)
+            {
+                ActionChoices choices = _protocol.ChoicesOf!(actions, request.Conversation[^1].Content);
+                if (choices.Exact.Count > 0 || choices.Open.Count > 0)
+                    constraint = new ReActActionConstraint(choices);
+            }
+            requests[i] = new GenerationRequest(request.EpisodeId, prompt, seed, constraint);
         }
         IReadOnlyList<GenerationResult> results;
         lock (_gate)

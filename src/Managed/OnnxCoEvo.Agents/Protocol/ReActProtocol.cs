@@ -39,6 +39,12 @@ public sealed record ReActProtocol
     /// <summary>Append "\nAVAILABLE ACTIONS: a,b,c" to observations (AgentGym's ALFWorld client does; WebShop pages list their clickables inline).</summary>
     public bool ShowAvailableActions { get; init; }
 
+    /// <summary>
+    /// The environment's action grammar in one state (its action space and the observation that shows it), for
+    /// constrained decoding (<see cref="ReActActionConstraint"/>); null: none.
+    /// </summary>
+    public Func<ActionSpace, string, ActionChoices>? ChoicesOf { get; init; }
+
     /// <summary>The first three turns of every episode: instruction, "OK" (loss false), first observation.</summary>
     public IReadOnlyList<ChatMessage> StartConversation(string firstObservation, ActionSpace? actions = null) =>
     [

@@ -124,7 +124,26 @@ public sealed class RolloutFarm(IEnvironmentSuite suite, IPolicy policy, Rollout
                 }
 
                 // One batched policy call for every live episode.
-                PolicyRequest[] requests = live.Select(e => e.ToRequest()).ToArray();
+                PolicyRequest[] requests;
+                if (policy.NeedsActionSpace)
+                {
+                    requests = new PolicyRequest[live.Count];
+                    await Parallel.ForEachAsync(Enumerable.Range(0, live.Count), parallel, async (i, ct) =>
+                    {
+                        try
+                        {
+                            requests[i] = await live[i].ToRequestAsync(withActions: true, ct).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is not OperationCanceledException)
+                        {
+                            // No action space this turn (a remote hiccup): the policy generates unconstrained; a broken
+                            // session shows up at the step, which is where episode errors are counted.
+                            requests[i] = live[i].ToRequest();
+                        }
+                    }).ConfigureAwait(false);
+                }
+                else
+                    requests = live.Select(e => e.ToRequest()).ToArray();
                 var policyClock = Stopwatch.StartNew();
                 IReadOnlyList<PolicyTurn> turns = await policy.ActAsync(requests, cancellationToken).ConfigureAwait(false);
                 policyTime += policyClock.Elapsed;

@@ -85,6 +85,10 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
     [Option("no-icl", HelpText = "Model policy: leave the in-context example out of the prompt.")]
     public bool NoIcl { get; set; }
 
+    [Option("constrain-actions", HelpText = "Model policy: decode each action inside the environment's current action space " +
+        "(a click names a clickable, a command is admissible); the thought stays free.")]
+    public bool ConstrainActions { get; set; }
+
     [Option("no-kv-reuse", HelpText = "Model policy: re-encode the whole conversation every turn instead of reusing the episode's KV cache.")]
     public bool NoKvReuse { get; set; }
 
@@ -99,6 +103,7 @@ public abstract class RolloutCommandBase : EnvironmentOptions, ICliCommand
         MaxNewTokens = MaxNewTokens,
         IncludeExample = !NoIcl,
         ReuseKvCache = !NoKvReuse,
+        ConstrainActions = ConstrainActions,
         Seed = Seed,
         Provider = Provider,
     };

@@ -51,6 +51,9 @@ public sealed class RunCommand : ICliCommand
     [Option("max-new-tokens", HelpText = "Tokens per assistant turn at most.")]
     public int? MaxNewTokens { get; set; }
 
+    [Option("constrain-actions", HelpText = "Decode each action inside the environment's current action space (rollouts and evaluation).")]
+    public bool ConstrainActions { get; set; }
+
     [Option("max-steps", HelpText = "Steps per episode (default: the environment's).")]
     public int? MaxSteps { get; set; }
 
@@ -110,6 +113,7 @@ public sealed class RunCommand : ICliCommand
                 Temperature = Temperature ?? c.Rollout.Temperature,
                 MaxNewTokens = MaxNewTokens ?? c.Rollout.MaxNewTokens,
                 MaxSteps = MaxSteps ?? c.Rollout.MaxSteps,
+                ConstrainActions = ConstrainActions || c.Rollout.ConstrainActions,
                 TaskLimit = TaskLimit ?? c.Rollout.TaskLimit,
             },
             Eval = c.Eval with { Limit = EvalLimit ?? c.Eval.Limit },
@@ -160,6 +164,21 @@ public sealed class DemoCommand : ICliCommand
     [Option("iterations", HelpText = "Iterations of every recipe but sft (default 1).")]
     public int? Iterations { get; set; }
 
+    [Option("recipe-epochs", HelpText = "Epochs of each recipe's training stages.")]
+    public int? RecipeEpochs { get; set; }
+
+    [Option("recipe-lr", HelpText = "SFT learning rate of the recipes' LoRA training.")]
+    public float? RecipeLr { get; set; }
+
+    [Option("recipe-dpo-lr", HelpText = "DPO learning rate of the recipes' LoRA training (ETO, co-evolving agents).")]
+    public float? RecipeDpoLr { get; set; }
+
+    [Option("samples", HelpText = "RFT rollouts per train task (RFT x6: 6).")]
+    public int? Samples { get; set; }
+
+    [Option("free-actions", HelpText = "Let the agents write actions freely (default: each action is decoded inside the page's action space).")]
+    public bool FreeActions { get; set; }
+
     public int Run() => RunAsync().GetAwaiter().GetResult();
 
     private async Task<int> RunAsync()
@@ -173,6 +192,11 @@ public sealed class DemoCommand : ICliCommand
             RecipeTasks = RecipeTasks ?? defaults.RecipeTasks,
             EvalTasks = EvalTasks ?? defaults.EvalTasks,
             Iterations = Iterations ?? defaults.Iterations,
+            ConstrainActions = !FreeActions && defaults.ConstrainActions,
+            RecipeEpochs = RecipeEpochs ?? defaults.RecipeEpochs,
+            RecipeLearningRate = RecipeLr ?? defaults.RecipeLearningRate,
+            RecipeDpoLearningRate = RecipeDpoLr ?? defaults.RecipeDpoLearningRate,
+            Samples = Samples ?? defaults.Samples,
         };
         if (Recipes is not null)
         {

@@ -29,8 +29,9 @@ public sealed record GenerationSettings
 /// <summary>
 /// One episode's next turn: the whole conversation so far as token ids, ending with the generation prompt.
 /// <paramref name="Seed"/> seeds the episode's sampler on its first turn; later turns continue the same stream.
+/// <paramref name="Constraint"/>, when given, limits this turn's text (see <see cref="IDecodeConstraint"/>).
 /// </summary>
-public sealed record GenerationRequest(long EpisodeId, IReadOnlyList<int> PromptTokens, ulong Seed = 0);
+public sealed record GenerationRequest(long EpisodeId, IReadOnlyList<int> PromptTokens, ulong Seed = 0, IDecodeConstraint? Constraint = null);
 
 public enum GenerationStopReason
 {
@@ -40,6 +41,9 @@ public enum GenerationStopReason
 
     /// <summary>The prompt (plus what was generated) filled the model's context.</summary>
     ContextFull,
+
+    /// <summary>The request's <see cref="IDecodeConstraint"/> was satisfied and allowed nothing more (a complete action).</summary>
+    ConstraintComplete,
 }
 
 /// <param name="Text">The decoded text, cut before a stop string; a stop token adds nothing.</param>

@@ -12,6 +12,7 @@ namespace OnnxCoEvo.Onnx.Generation;
 /// keeps the longest common prefix of the cached tokens and the new prompt and prefills only the rest (the whole
 /// prompt when nothing matches or <see cref="ReuseKvCache"/> is off). A common prefix rather than a strict prefix test
 /// because the re-rendered assistant turn need not tokenise as it was sampled, and a stop string cuts sampled text.
+/// A request's <see cref="IDecodeConstraint"/> masks each row of logits before sampling and ends the turn when it is complete.
 /// Not thread-safe.
 /// </summary>
 public sealed class Generator
@@ -24,6 +25,7 @@ public sealed class Generator
     private int _calls;
     private long _promptTokens, _reusedTokens, _prefillTokens, _generatedTokens;
     private TimeSpan _prefillTime, _decodeTime;
+    private DecodeConstraintMask? _constraintMask;
 
     public Generator(IDecoderModel model, BpeTokenizer tokenizer)
     {
@@ -98,7 +100,7 @@ public sealed class Generator
             episode.Tokens.AddRange(suffix);
             _reusedTokens += keep;
             _prefillTokens += suffix.Length;
-            turns[i] = new TurnState(episode, prompt.Count, keep, _tokenizer.CreateStreamingDecoder());
+            turns[i] = new TurnState(episode, prompt.Count, keep, _tokenizer.CreateStreamingDecoder(), request.Constraint);
             steps.Add(new DecoderStep(episode.Slot, suffix));
             stepTurns.Add(i);
         }
@@ -118,7 +120,15 @@ public sealed class Generator
                 int i = stepTurns[s];
                 TurnState turn = turns[i];
                 EpisodeState episode = turn.Episode;
-                int token = TokenSampler.Sample(logits.AsSpan(s * vocab, vocab), settings.Sampling, ref episode.Random);
+                Span<float> row = logits.AsSpan(s * vocab, vocab);
+                if (turn.Constraint is { } constraint && Constrain(turn, constraint, row, settings))
+                {
+                    turn.Text.Append(turn.Decoder.Flush());
+                    results[i] = new GenerationResult(turn.Text.ToString(), [.. turn.Generated], GenerationStopReason.ConstraintComplete,
+                        turn.PromptTokens, turn.ReusedTokens);
+                    continue;
+                }
+                int token = TokenSampler.Sample(row, settings.Sampling, ref episode.Random);
                 turn.Generated.Add(token);
                 _generatedTokens++;
                 GenerationStopReason? stop = null;
@@ -158,6 +168,24 @@ public sealed class Generator
         }
         _decodeTime += clock.Elapsed;
         return results.Select(r => r!).ToArray();
+    }
+
+    /// <summary>
+    /// Masks <paramref name="row"/> to what the turn's constraint allows next; true when the constraint is complete and
+    /// the turn ends here. A constraint that would allow no token at all is dropped for the rest of the turn (the model
+    /// went somewhere the grammar has no answer for; free text is better than a forced wrong one).
+    /// </summary>
+    private bool Constrain(TurnState turn, IDecodeConstraint constraint, Span<float> row, GenerationSettings settings)
+    {
+        IReadOnlyList<string>? continuations = constraint.Continuations(turn.Text.ToString());
+        if (continuations is null)
+            return false;
+        if (continuations.Count > 0 && continuations.All(c => c.Length == 0))
+            return true;
+        _constraintMask ??= new DecodeConstraintMask(_tokenizer, _model.VocabSize);
+        if (!_constraintMask.Apply(row, continuations, constraint.Comparison, settings.StopTokenIds))
+            turn.Constraint = null;
+        return false;
     }
 
     private EpisodeState Episode(GenerationRequest request)
@@ -213,8 +241,9 @@ public sealed class Generator
         public Xoshiro256StarStar Random = random;
     }
 
-    private sealed class TurnState(EpisodeState episode, int promptTokens, int reusedTokens, StreamingDecoder decoder)
+    private sealed class TurnState(EpisodeState episode, int promptTokens, int reusedTokens, StreamingDecoder decoder, IDecodeConstraint? constraint)
     {
+        public IDecodeConstraint? Constraint { get; set; } = constraint;
         public EpisodeState Episode { get; } = episode;
         public int PromptTokens { get; } = promptTokens;
         public int ReusedTokens { get; } = reusedTokens;

@@ -87,6 +87,66 @@ public sealed class OrtPolicyTests
     }
 
     [Fact]
+    public async Task Constrained_actions_turn_a_model_that_garbles_ids_into_one_that_shops_and_every_step_changes_the_page()
+    {
+        IEnvironmentSuite suite = EnvironmentRegistry.Open("webshop", new EnvironmentSettings { WebShopProducts = 200 });
+        var tokenizer = TinyModel.Tokenizer;
+        int marker = tokenizer.TokenToId("<|assistant|>")!.Value, end = tokenizer.TokenToId("<|end|>")!.Value;
+        // Every turn the scripted model writes the same thing: a click on an id no page has.
+        int[] script = tokenizer.Encode("Thought: this one\nAction: click[B0QQQQQQQQ]");
+        ScriptedDecoderModel Model() => new(tokenizer.VocabSize, tokens =>
+        {
+            int at = tokens.Count - 1;
+            while (at >= 0 && tokens[at] != marker) at--;
+            int after = tokens.Count - 1 - at;
+            return after < script.Length ? script[after] : end;
+        });
+        async Task<IReadOnlyList<Trajectory>> Play(bool constrain)
+        {
+            var options = new ModelPolicyOptions { MaxNewTokens = 48, IncludeExample = false, ConstrainActions = constrain };
+            await using var policy = new OrtPolicy("scripted", Model(), TinyModel.Template, suite.Protocol, options);
+            Assert.Equal(constrain, ((IPolicy)policy).NeedsActionSpace);
+            RolloutWorkItem[] work = suite.Tasks(EnvironmentSplits.Train).Take(3).Select(t => new RolloutWorkItem(t)).ToArray();
+            var sink = new InMemoryRolloutSink();
+            RolloutSummary summary = await new RolloutFarm(suite, policy, new RolloutOptions { MaxSteps = 6 }).RunAsync(work, sink);
+            Assert.Equal(0, summary.Errors);
+            return sink.Trajectories;
+        }
+
+        // Free: the click on the search page changes nothing, turn after turn, until the step limit.
+        IReadOnlyList<Trajectory> free = await Play(constrain: false);
+        Assert.All(free, t => Assert.Equal(TrajectoryEndReason.MaxSteps, t.EndReason));
+
+        // Constrained: the only action on the search page is a search; after it every click names something the page
+        // shows (here "Back to Search", the only clickable that starts with "B" on an empty results page). Every step
+        // changes the page: none is a no-op.
+        IReadOnlyList<Trajectory> constrained = await Play(constrain: true);
+        Assert.All(constrained, t =>
+        {
+            var turns = t.Turns.Skip(2).ToList(); // first observation, then assistant / observation pairs
+            for (int i = 1; i + 1 < turns.Count; i += 2)
+            {
+                string? action = OnnxCoEvo.Agents.Protocol.ReActParser.Parse(turns[i].Content).Action;
+                Assert.NotNull(action);
+                string before = turns[i - 1].Content;
+                Assert.True(action.StartsWith("search[", StringComparison.Ordinal) && before.Contains("[SEP] Search", StringComparison.Ordinal)
+                    || action.StartsWith("click[", StringComparison.Ordinal) && before.Contains("[SEP] " + action[6..^1], StringComparison.Ordinal),
+                    $"step {i / 2 + 1}: '{action}' is not an action of the page before it");
+                Assert.NotEqual(before.Replace("Observation:\n", ""), turns[i + 1].Content.Replace("Observation:\n", ""));
+            }
+        });
+    }
+
+    [Fact]
+    public void Constrained_actions_need_a_protocol_with_an_action_grammar()
+    {
+        var protocol = OnnxCoEvo.Agents.Environments.WebShop.WebShopProtocol.Instance with { ChoicesOf = null };
+        var error = Assert.Throws<ArgumentException>(() => new OrtPolicy("scripted", new ScriptedDecoderModel(16, _ => 0), TinyModel.Template,
+            protocol, new ModelPolicyOptions { ConstrainActions = true }));
+        Assert.Contains("action grammar", error.Message);
+    }
+
+    [Fact]
     public void Bad_specs_say_what_is_wrong()
     {
         IEnvironmentSuite suite = EnvironmentRegistry.Open("household");

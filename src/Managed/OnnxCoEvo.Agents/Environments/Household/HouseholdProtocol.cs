@@ -45,6 +45,7 @@ public static class HouseholdProtocol
         MaxSteps = MaxSteps,
         ZeroRewardOnTimeout = true,
         ShowAvailableActions = true,
+        ChoicesOf = ReActActionConstraint.CommandChoices,
     };
 
     /// <summary>

@@ -38,6 +38,7 @@ public static class WebShopProtocol
         MaxSteps = MaxSteps,
         ZeroRewardOnTimeout = true,
         ShowAvailableActions = false,
+        ChoicesOf = ReActActionConstraint.WebShopChoices,
     };
 
     /// <summary>A short solved episode in our page format: search, open the right product, pick two options, buy.</summary>

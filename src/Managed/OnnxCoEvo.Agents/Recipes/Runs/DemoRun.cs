@@ -54,7 +54,16 @@ public sealed record DemoSettings
     public int AgentBatchSize { get; init; } = 1;
     public int Iterations { get; init; } = 1;
     public int RecipeEpochs { get; init; } = 1;
+
+    /// <summary>The recipes' LoRA learning rates (SFT and DPO); null: the run config's defaults.</summary>
+    public float? RecipeLearningRate { get; init; }
+    public float? RecipeDpoLearningRate { get; init; }
     public int MaxNewTokens { get; init; } = 96;
+
+    /// <summary>Decode every action inside the page's action space (<see cref="ReActActionConstraint"/>), in rollouts and
+    /// evaluations alike. The tiny agent picks products but garbles 10-character ids by a character or two; a garbled
+    /// click changes nothing and the episode loops to its step limit. Constrained, the same choice clicks the product.</summary>
+    public bool ConstrainActions { get; init; } = true;
     public int? MaxSteps { get; init; }
     public int Samples { get; init; } = 2;
     /// <summary>EEF's M. Our choice 2 (EEF uses 5): WebShop expert episodes have 4-7 steps, and floor(T / (M + 1)) is 0
@@ -85,6 +94,9 @@ public sealed record DemoSettings
         if (Vocabulary < 512)
             throw new ArgumentException($"demo: vocabulary must be at least 512 (bytes and special tokens first), is {Vocabulary}");
         AtLeastOne(Samples, "samples");
+        AtLeastOne(RecipeEpochs, "recipe epochs");
+        if (RecipeLearningRate is <= 0 || RecipeDpoLearningRate is <= 0)
+            throw new ArgumentException($"demo: recipe learning rates must be positive, are {RecipeLearningRate} and {RecipeDpoLearningRate}");
         AtLeastOne(Probes, "probes");
         if (Recipes.Count == 0 || Recipes.Any(r => !RecipeNames.All.Contains(r)))
             throw new ArgumentException($"demo: recipes must be among {string.Join(", ", RecipeNames.All)}, are '{string.Join(",", Recipes)}'");
@@ -368,13 +380,21 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
         Experts = ExpertsPath,
         Iterations = recipe == RecipeNames.Sft ? 1 : _settings.Iterations,
         Seed = _settings.Seed,
-        Train = new RunTrainConfig { Epochs = _settings.RecipeEpochs, LoraRank = _settings.LoraRank, LoraAlpha = 2 * _settings.LoraRank },
+        Train = new RunTrainConfig
+        {
+            Epochs = _settings.RecipeEpochs,
+            LoraRank = _settings.LoraRank,
+            LoraAlpha = 2 * _settings.LoraRank,
+            Lr = _settings.RecipeLearningRate,
+            DpoLr = _settings.RecipeDpoLearningRate,
+        },
         Rollout = new RunRolloutConfig
         {
             Samples = recipe == RecipeNames.Rft ? _settings.Samples : null,
             MaxNewTokens = _settings.MaxNewTokens,
             MaxSteps = _settings.MaxSteps,
             IncludeExample = false, // the agent was trained without the 1-shot example, and its context is small
+            ConstrainActions = _settings.ConstrainActions,
             TaskLimit = _settings.TrainTasks is { } all ? Math.Min(all, _settings.RecipeTasks) : _settings.RecipeTasks,
         },
         Eval = new RunEvalConfig { Limit = _settings.EvalTasks },

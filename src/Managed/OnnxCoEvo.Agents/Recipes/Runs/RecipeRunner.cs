@@ -349,6 +349,7 @@ public sealed class RecipeRunner
             Sampling = temperature > 0 ? new SamplingOptions { Temperature = temperature } : SamplingOptions.Greedy,
             MaxNewTokens = _config.Rollout.MaxNewTokens,
             IncludeExample = _config.Rollout.IncludeExample,
+            ConstrainActions = _config.Rollout.ConstrainActions,
             Seed = seed,
         });
 

@@ -205,6 +205,7 @@ public sealed record RunConfig
             new("rollout", "temperature", N(Rollout.Temperature ?? 0), "ETO explores greedily (forced 0); others 0.7 (" + Ours + ", ETO's sampling config)"),
             new("rollout", "max_new_tokens", I(Rollout.MaxNewTokens), "per assistant turn"),
             new("rollout", "include_example", B(Rollout.IncludeExample), "1-shot example in the inference prompt (ETO), never in training data"),
+            new("rollout", "constrain_actions", B(Rollout.ConstrainActions), "decode actions inside the state's action space (" + Ours + "; the papers generate freely)"),
             new("rollout", "concurrency", I(Rollout.Concurrency), "episodes in flight"),
             new("rollout", "task_limit", I(Rollout.TaskLimit), "first N train tasks only (small runs); null: all"),
             new("rollout", "max_steps", I(Rollout.MaxSteps), "null: the environment's"),
@@ -295,6 +296,7 @@ public sealed record RunRolloutConfig
     public double? Temperature { get; init; }
     public int MaxNewTokens { get; init; } = 128;
     public bool IncludeExample { get; init; } = true;
+    public bool ConstrainActions { get; init; }
     public int Concurrency { get; init; } = 64;
     public int? TaskLimit { get; init; }
     public int? MaxSteps { get; init; }
