@@ -155,14 +155,17 @@ public sealed class DemoCommand : ICliCommand
     [Option("train-tasks", HelpText = "Only the first N train tasks for the expert and the base agent (default all; --quick 4).")]
     public int? TrainTasks { get; set; }
 
-    [Option("recipe-tasks", HelpText = "The first N train tasks each recipe explores and trains on (default 48; --quick 4).")]
+    [Option("recipe-tasks", HelpText = "The first N train tasks each recipe explores and trains on (default 64; --quick 4).")]
     public int? RecipeTasks { get; set; }
 
-    [Option("eval-tasks", HelpText = "Test tasks evaluated (default 50; --quick 2).")]
+    [Option("eval-tasks", HelpText = "Test tasks evaluated (default 200, the whole test split; --quick 2).")]
     public int? EvalTasks { get; set; }
 
     [Option("iterations", HelpText = "Iterations of every recipe but sft (default 1).")]
     public int? Iterations { get; set; }
+
+    [Option("practice-epochs", HelpText = "Passes over the expert's product choices before the base agent's SFT.")]
+    public int? PracticeEpochs { get; set; }
 
     [Option("recipe-epochs", HelpText = "Epochs of each recipe's training stages.")]
     public int? RecipeEpochs { get; set; }
@@ -173,7 +176,7 @@ public sealed class DemoCommand : ICliCommand
     [Option("recipe-dpo-lr", HelpText = "DPO learning rate of the recipes' LoRA training (ETO, co-evolving agents).")]
     public float? RecipeDpoLr { get; set; }
 
-    [Option("samples", HelpText = "RFT rollouts per train task (RFT x6: 6).")]
+    [Option("samples", HelpText = "RFT rollouts per train task (default 6: RFT x6, EEF's compute match; --quick 2).")]
     public int? Samples { get; set; }
 
     [Option("free-actions", HelpText = "Let the agents write actions freely (default: each action is decoded inside the page's action space).")]
@@ -194,6 +197,7 @@ public sealed class DemoCommand : ICliCommand
             Iterations = Iterations ?? defaults.Iterations,
             ConstrainActions = !FreeActions && defaults.ConstrainActions,
             RecipeEpochs = RecipeEpochs ?? defaults.RecipeEpochs,
+            PracticeEpochs = PracticeEpochs ?? defaults.PracticeEpochs,
             RecipeLearningRate = RecipeLr ?? defaults.RecipeLearningRate,
             RecipeDpoLearningRate = RecipeDpoLr ?? defaults.RecipeDpoLearningRate,
             Samples = Samples ?? defaults.Samples,

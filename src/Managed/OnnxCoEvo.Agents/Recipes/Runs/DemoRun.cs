@@ -24,8 +24,11 @@ public sealed record DemoSettings
 
     /// <summary>The first N train tasks each recipe explores and trains on (rollouts, EEF probes, pairs, expert data):
     /// the base agent has seen every expert success, so what a recipe adds comes from its own exploration of these.</summary>
-    public int RecipeTasks { get; init; } = 48;
-    public int EvalTasks { get; init; } = 50;
+    public int RecipeTasks { get; init; } = 64;
+
+    /// <summary>Test tasks evaluated: WebShop's whole test split (200). Constrained episodes end in ~4 steps, so an
+    /// evaluation takes ~20 s; 50 tasks leave a standard error of ~4 points on the score, 200 about 2.</summary>
+    public int EvalTasks { get; init; } = 200;
 
     /// <summary>WebShop expert episodes render to ~1,300 tokens with a 2,048-token vocabulary learned from them (longest
     /// ~2,600), ~2,100 with the built-in 1,024 one; 4,096 keeps all but a few.</summary>
@@ -43,8 +46,8 @@ public sealed record DemoSettings
     public int WarmupIdEpochs { get; init; } = 2;
 
     /// <summary>Passes over the expert's product choices as short samples (<see cref="DecisionPractice"/>) before the
-    /// agent's SFT. Without them the agent searches well but invents product ids (test score 0); with 6 passes it buys (test
-    /// score 21.3 in a run by hand, 11.8 in the demo run of docs/DEMO-TUNING.md).</summary>
+    /// agent's SFT. Without them the agent searches well but invents product ids (test score 0); with 6 passes it chooses
+    /// products (test score 11.8 with free decoding, 45.6 with constrained actions; docs/DEMO-TUNING.md).</summary>
     public int PracticeEpochs { get; init; } = 6;
 
     public int AgentEpochs { get; init; } = 1;
@@ -55,9 +58,10 @@ public sealed record DemoSettings
     public int Iterations { get; init; } = 1;
     public int RecipeEpochs { get; init; } = 1;
 
-    /// <summary>The recipes' LoRA learning rates (SFT and DPO); null: the run config's defaults.</summary>
-    public float? RecipeLearningRate { get; init; }
-    public float? RecipeDpoLearningRate { get; init; }
+    /// <summary>The recipes' LoRA learning rates (SFT and DPO); null: the run config's defaults (2e-4 and 5e-5, which
+    /// move this agent by less than a point in one epoch over ~50 samples; measured in docs/DEMO-TUNING.md).</summary>
+    public float? RecipeLearningRate { get; init; } = 2e-3f;
+    public float? RecipeDpoLearningRate { get; init; } = 1e-3f;
     public int MaxNewTokens { get; init; } = 96;
 
     /// <summary>Decode every action inside the page's action space (<see cref="ReActActionConstraint"/>), in rollouts and
@@ -65,7 +69,8 @@ public sealed record DemoSettings
     /// click changes nothing and the episode loops to its step limit. Constrained, the same choice clicks the product.</summary>
     public bool ConstrainActions { get; init; } = true;
     public int? MaxSteps { get; init; }
-    public int Samples { get; init; } = 2;
+    /// <summary>RFT's rollouts per train task: 6 is EEF's compute-matched "RFT x6".</summary>
+    public int Samples { get; init; } = 6;
     /// <summary>EEF's M. Our choice 2 (EEF uses 5): WebShop expert episodes have 4-7 steps, and floor(T / (M + 1)) is 0
     /// for M = 5 below 6 steps, which plans no probe at all.</summary>
     public int Probes { get; init; } = 2;
@@ -166,7 +171,7 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
             if (rows.Count == 0 && report.Scores.Count > 0)
                 rows.Add(report.Scores[0] with { Method = "base agent (SFT on expert successes)" });
             if (report.Final is { Iteration: > 0 } final)
-                rows.Add(final with { Method = recipe });
+                rows.Add(final with { Method = recipe == RecipeNames.Rft ? $"{recipe} x{_settings.Samples}" : recipe });
         }
         AtomicFile.WriteAllText(ReportPath, Markdown(rows));
         _log($"report: {ReportPath}");
@@ -409,7 +414,8 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
                   $"{_settings.Vocabulary} learned from the expert episodes, context {_settings.Context}), copy warm-up, then the base " +
                   $"agent trained on the expert successes of {trainTasks} train tasks. Each recipe: {_settings.Iterations} iteration(s) " +
                   $"from the base agent on the first {_settings.RecipeTasks} train tasks. All evaluated greedily on {_settings.EvalTasks} " +
-                  "test tasks. Each recipe's own report: runs/<recipe>/report.md.\n\n");
+                  "test tasks" + (_settings.ConstrainActions ? ", every action decoded inside the page's action space" : "") +
+                  ". Each recipe's own report: runs/<recipe>/report.md.\n\n");
         RunReport.AppendTable(md, rows);
         return md.ToString();
     }
