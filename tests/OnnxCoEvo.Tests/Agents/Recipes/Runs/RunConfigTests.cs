@@ -25,6 +25,20 @@ public sealed class RunConfigTests : IDisposable
         """;
 
     [Fact]
+    public void Every_example_recipe_loads_resolves_and_decodes_actions_inside_the_action_space_as_the_demo_does()
+    {
+        string[] files = Directory.GetFiles(Path.Combine(OnnxCoEvo.Tests.Native.CudaBackendTests.RepoRoot(), "examples", "recipes"), "*.yaml");
+        Assert.Equal(6, files.Length);
+        foreach (string file in files)
+        {
+            RunConfig config = RunConfig.Load(file).Resolve(file);
+            Assert.True(config.Rollout.ConstrainActions, file);
+            Assert.Contains(config.Entries(), e => e.Field == "rollout.constrain_actions" && e.Value == "true");
+        }
+        Assert.False(RunConfig.Parse("name: a\nrecipe: sft\nmodel: m\n").Resolve().Rollout.ConstrainActions); // off unless asked
+    }
+
+    [Fact]
     public void Snake_case_keys_are_read_and_recipe_dependent_defaults_filled()
     {
         RunConfig config = RunConfig.Parse(Rft).Resolve();
