@@ -64,6 +64,9 @@ public sealed class BenchRolloutCommand : ICliCommand
     [Option("no-icl", HelpText = "Leave the in-context example out of the prompt (shorter prompts).")]
     public bool NoIcl { get; set; }
 
+    [Option("constrain-actions", HelpText = "Decode each action inside the environment's current action space (as the demo's agents do).")]
+    public bool ConstrainActions { get; set; }
+
     [Option("provider", Default = OrtExecutionProvider.Cpu, HelpText = "ONNX Runtime execution provider: cpu | cuda | webgpu.")]
     public OrtExecutionProvider Provider { get; set; }
 
@@ -101,7 +104,7 @@ public sealed class BenchRolloutCommand : ICliCommand
 
     private async Task<(RolloutBenchRun, IReadOnlyList<Trajectory>)> MeasureAsync(IEnvironmentSuite suite, RolloutWorkItem[] work, bool reuseKvCache)
     {
-        var options = new ModelPolicyOptions { Adapter = Adapter, MaxNewTokens = MaxNewTokens, IncludeExample = !NoIcl, ReuseKvCache = reuseKvCache, Provider = Provider };
+        var options = new ModelPolicyOptions { Adapter = Adapter, MaxNewTokens = MaxNewTokens, IncludeExample = !NoIcl, ReuseKvCache = reuseKvCache, ConstrainActions = ConstrainActions, Provider = Provider };
         await using IPolicy policy = PolicyFactory.Create(Policy, suite, new ExpertOptions(), options);
         var model = (OrtPolicy)policy;
         var farmOptions = new RolloutOptions { Concurrency = work.Length, MaxSteps = Turns, MaxEpisodeErrors = 0 };
@@ -141,7 +144,7 @@ public sealed class BenchRolloutCommand : ICliCommand
 
     private string CommandLine() =>
         $"coevo bench rollout --policy {Policy} --env {Env} --episodes {Episodes} --turns {Turns} --max-new-tokens {MaxNewTokens}"
-        + (Adapter is not null ? $" --adapter {Adapter}" : "") + (NoIcl ? " --no-icl" : "");
+        + (Adapter is not null ? $" --adapter {Adapter}" : "") + (NoIcl ? " --no-icl" : "") + (ConstrainActions ? " --constrain-actions" : "");
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -20,23 +20,28 @@ public interface IDecodeConstraint
 }
 
 /// <summary>
-/// The token side of <see cref="IDecodeConstraint"/>: each token's text (decoded alone), indexed by its first
-/// character, so that masking a row of logits looks only at tokens that can start a continuation. A token is allowed
-/// when its text is a non-empty prefix of some continuation; stop tokens are allowed when a continuation is "".
-/// Special tokens and tokens that do not decode alone to whole characters are never allowed inside the constraint.
+/// The token side of <see cref="IDecodeConstraint"/>: each token's text (decoded alone) in a dictionary, so that the
+/// tokens allowed by a continuation are found by looking up its prefixes (at most the longest token's length of them)
+/// instead of scanning the vocabulary. A token is allowed when its text is a non-empty prefix of some continuation; stop
+/// tokens are allowed when a continuation is "". Special tokens and tokens that do not decode alone to whole characters
+/// are never allowed inside the constraint.
 /// </summary>
 public sealed class DecodeConstraintMask
 {
     private readonly string?[] _texts;
-    private readonly Dictionary<char, int[]> _byFirstChar;
-    private readonly Dictionary<char, int[]> _byFirstCharFolded;
+    private readonly Dictionary<string, int[]> _byText;
+    private readonly Dictionary<string, int[]> _byTextFolded;
+    private readonly int _longestText;
+    private readonly List<int> _allowedIds = [];
+    private bool[] _allowed;
 
     public DecodeConstraintMask(BpeTokenizer tokenizer, int vocabSize)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         _texts = new string?[vocabSize];
-        var exact = new Dictionary<char, List<int>>();
-        var folded = new Dictionary<char, List<int>>();
+        _allowed = new bool[vocabSize];
+        var exact = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var folded = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
         int known = Math.Min(vocabSize, tokenizer.VocabSize);
         for (int id = 0; id < known; id++)
         {
@@ -46,13 +51,14 @@ public sealed class DecodeConstraintMask
             if (text.Length == 0 || text.Contains('\uFFFD', StringComparison.Ordinal))
                 continue;
             _texts[id] = text;
-            Add(exact, text[0], id);
-            Add(folded, char.ToLowerInvariant(text[0]), id);
+            _longestText = Math.Max(_longestText, text.Length);
+            Add(exact, text, id);
+            Add(folded, text, id);
         }
-        _byFirstChar = exact.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
-        _byFirstCharFolded = folded.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        _byText = exact.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        _byTextFolded = folded.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.OrdinalIgnoreCase);
 
-        static void Add(Dictionary<char, List<int>> index, char key, int id)
+        static void Add(Dictionary<string, List<int>> index, string key, int id)
         {
             if (!index.TryGetValue(key, out List<int>? ids)) index[key] = ids = [];
             ids.Add(id);
@@ -65,14 +71,17 @@ public sealed class DecodeConstraintMask
     /// <summary>
     /// Sets every logit that is not allowed by <paramref name="continuations"/> to -infinity. Returns false (and leaves
     /// the row as it was) when nothing would be allowed, so that the caller can fall back to free generation.
+    /// Not thread-safe (one scratch set per mask; the generator that owns it is single-threaded too).
     /// </summary>
     public bool Apply(Span<float> logits, IReadOnlyList<string> continuations, StringComparison comparison, IReadOnlyList<int> stopTokenIds)
     {
         ArgumentNullException.ThrowIfNull(continuations);
         bool ignoreCase = comparison is StringComparison.OrdinalIgnoreCase or StringComparison.InvariantCultureIgnoreCase
             or StringComparison.CurrentCultureIgnoreCase;
-        Dictionary<char, int[]> index = ignoreCase ? _byFirstCharFolded : _byFirstChar;
-        var allowed = new HashSet<int>();
+        var lookup = (ignoreCase ? _byTextFolded : _byText).GetAlternateLookup<ReadOnlySpan<char>>();
+        if (_allowed.Length < logits.Length)
+            _allowed = new bool[logits.Length];
+        _allowedIds.Clear();
         bool mayEnd = false;
         foreach (string continuation in continuations)
         {
@@ -81,23 +90,32 @@ public sealed class DecodeConstraintMask
                 mayEnd = true;
                 continue;
             }
-            char first = ignoreCase ? char.ToLowerInvariant(continuation[0]) : continuation[0];
-            if (!index.TryGetValue(first, out int[]? candidates))
-                continue;
-            foreach (int id in candidates)
+            for (int length = 1; length <= Math.Min(continuation.Length, _longestText); length++)
             {
-                if (!allowed.Contains(id) && continuation.StartsWith(_texts[id]!, comparison))
-                    allowed.Add(id);
+                if (!lookup.TryGetValue(continuation.AsSpan(0, length), out int[]? ids))
+                    continue;
+                foreach (int id in ids)
+                    if ((uint)id < (uint)logits.Length && !_allowed[id])
+                        Allow(id);
             }
         }
         if (mayEnd)
             foreach (int id in stopTokenIds)
-                if ((uint)id < (uint)logits.Length) allowed.Add(id);
-        if (allowed.Count == 0)
+                if ((uint)id < (uint)logits.Length && !_allowed[id])
+                    Allow(id);
+        if (_allowedIds.Count == 0)
             return false;
         for (int id = 0; id < logits.Length; id++)
-            if (!allowed.Contains(id))
+            if (!_allowed[id])
                 logits[id] = float.NegativeInfinity;
+        foreach (int id in _allowedIds)
+            _allowed[id] = false;
         return true;
+
+        void Allow(int id)
+        {
+            _allowed[id] = true;
+            _allowedIds.Add(id);
+        }
     }
 }
