@@ -148,7 +148,7 @@ public sealed class OrtPolicy : IPolicy
             if (_options.ConstrainActions && request.Actions is { } actions)
             {
                 ActionChoices choices = _protocol.ChoicesOf!(actions, request.Conversation[^1].Content);
-                if (choices.Exact.Count > 0 || choices.Open.Count > 0)
+                if (!choices.IsEmpty)
                     constraint = new ReActActionConstraint(choices);
             }
             requests[i] = new GenerationRequest(request.EpisodeId, prompt, seed, constraint);

@@ -8,7 +8,11 @@ namespace OnnxCoEvo.Agents.Protocol;
 /// (WebShop's "click[b0...]" for each clickable, household's admissible commands); <see cref="Open"/> are prefixes
 /// after which the argument is free up to <see cref="OpenClose"/> (WebShop's "search[" ... "]").
 /// </summary>
-public sealed record ActionChoices(IReadOnlyList<string> Exact, IReadOnlyList<string> Open, string OpenClose, StringComparison Comparison);
+public sealed record ActionChoices(IReadOnlyList<string> Exact, IReadOnlyList<string> Open, string OpenClose, StringComparison Comparison)
+{
+    /// <summary>No action at all (a state with nothing to do): nothing to constrain to.</summary>
+    public bool IsEmpty => Exact.Count == 0 && Open.Count == 0;
+}
 
 /// <summary>
 /// Constrained decoding of a ReAct action: the thought is free; once the model has written "Action:", what follows
@@ -27,7 +31,7 @@ public sealed class ReActActionConstraint : IDecodeConstraint
     public ReActActionConstraint(ActionChoices choices)
     {
         ArgumentNullException.ThrowIfNull(choices);
-        if (choices.Exact.Count == 0 && choices.Open.Count == 0)
+        if (choices.IsEmpty)
             throw new ArgumentException("an action constraint needs at least one action", nameof(choices));
         _choices = choices;
     }

@@ -88,10 +88,8 @@ public sealed class Episode : IAsyncDisposable
     public PolicyRequest ToRequest() => new(Id, Task, _turns, Sample);
 
     /// <summary>The request with the environment's current action space, for policies that constrain their actions to it.</summary>
-    public async ValueTask<PolicyRequest> ToRequestAsync(bool withActions, CancellationToken cancellationToken = default) =>
-        withActions
-            ? new(Id, Task, _turns, Sample, await Session.AvailableActionsAsync(cancellationToken).ConfigureAwait(false))
-            : ToRequest();
+    public async ValueTask<PolicyRequest> ToRequestWithActionsAsync(CancellationToken cancellationToken = default) =>
+        new(Id, Task, _turns, Sample, await Session.AvailableActionsAsync(cancellationToken).ConfigureAwait(false));
 
     /// <summary>Takes the policy's turn: parse, step the environment (or answer the invalid-format observation), update the end state.</summary>
     public async ValueTask ApplyAsync(PolicyTurn turn, CancellationToken cancellationToken = default)

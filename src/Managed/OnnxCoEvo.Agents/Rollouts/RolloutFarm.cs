@@ -132,7 +132,7 @@ public sealed class RolloutFarm(IEnvironmentSuite suite, IPolicy policy, Rollout
                     {
                         try
                         {
-                            requests[i] = await live[i].ToRequestAsync(withActions: true, ct).ConfigureAwait(false);
+                            requests[i] = await live[i].ToRequestWithActionsAsync(ct).ConfigureAwait(false);
                         }
                         catch (Exception ex) when (ex is not OperationCanceledException)
                         {

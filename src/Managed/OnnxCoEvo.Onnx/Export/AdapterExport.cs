@@ -69,13 +69,8 @@ public static class AdapterExport
     /// <summary>fp32 values as little-endian bytes of <paramref name="type"/> (float32, float16 or bfloat16, round to nearest even).</summary>
     public static byte[] Encode(ReadOnlySpan<float> values, TensorElementType type, string name)
     {
-        TensorDType dtype = type switch
-        {
-            TensorElementType.Float => TensorDType.F32,
-            TensorElementType.Float16 => TensorDType.F16,
-            TensorElementType.BFloat16 => TensorDType.BF16,
-            _ => throw new NotSupportedException($"LoRA input '{name}' is {type}; adapters are written as float32, float16 or bfloat16"),
-        };
+        TensorDType dtype = FloatDType(type)
+            ?? throw new NotSupportedException($"LoRA input '{name}' is {type}; adapters are written as float32, float16 or bfloat16");
         var bytes = new byte[values.Length * type.SizeInBytes()];
         FloatConversions.EncodeFloat32(values, dtype, bytes);
         return bytes;
@@ -84,15 +79,18 @@ public static class AdapterExport
     /// <summary>Bytes of float32, float16 or bfloat16 elements widened to fp32.</summary>
     public static float[] Decode(ReadOnlySpan<byte> bytes, TensorElementType type)
     {
-        TensorDType dtype = type switch
-        {
-            TensorElementType.Float => TensorDType.F32,
-            TensorElementType.Float16 => TensorDType.F16,
-            TensorElementType.BFloat16 => TensorDType.BF16,
-            _ => throw new NotSupportedException($"{type} is not a floating-point type this export reads"),
-        };
+        TensorDType dtype = FloatDType(type) ?? throw new NotSupportedException($"{type} is not a floating-point type this export reads");
         var values = new float[bytes.Length / type.SizeInBytes()];
         FloatConversions.DecodeToFloat32(bytes, dtype, values);
         return values;
     }
+
+    /// <summary>The safetensors dtype of an ONNX float element type (float32, float16, bfloat16); null for any other.</summary>
+    private static TensorDType? FloatDType(TensorElementType type) => type switch
+    {
+        TensorElementType.Float => TensorDType.F32,
+        TensorElementType.Float16 => TensorDType.F16,
+        TensorElementType.BFloat16 => TensorDType.BF16,
+        _ => null,
+    };
 }

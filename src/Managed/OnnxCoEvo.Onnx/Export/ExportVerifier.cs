@@ -191,7 +191,7 @@ public static class ExportVerifier
     {
         if (maxLength < 1)
             throw new ArgumentException($"the model's context ({config.MaxPositionEmbeddings}) leaves no room for a prompt");
-        BpeTokenizer? tokenizer = File.Exists(System.IO.Path.Combine(modelDirectory, "tokenizer.json")) ? BpeTokenizer.Load(modelDirectory) : null;
+        BpeTokenizer? tokenizer = File.Exists(System.IO.Path.Combine(modelDirectory, BpeTokenizer.FileName)) ? BpeTokenizer.Load(modelDirectory) : null;
         var result = new List<int[]>(prompts.Count);
         for (int p = 0; p < prompts.Count; p++)
         {

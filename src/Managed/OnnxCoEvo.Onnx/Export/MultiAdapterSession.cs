@@ -196,12 +196,9 @@ public sealed class MultiAdapterSession : IDisposable
         _ => throw new NotSupportedException($"{ModelPath}: the KV cache is {_pastType}; expected float32 or float16"),
     };
 
-    private static OrtValue Integers(long[] values, TensorElementType type) => type switch
-    {
-        TensorElementType.Int64 => OrtValue.FromMemory(values.AsMemory(), [1, values.Length]),
-        TensorElementType.Int32 => OrtValue.FromMemory(values.Select(v => checked((int)v)).ToArray().AsMemory(), [1, values.Length]),
-        _ => throw new NotSupportedException($"decoder integer inputs must be int64 or int32, not {type}"),
-    };
+    private static OrtValue Integers(long[] values, TensorElementType type) => type is TensorElementType.Int64 or TensorElementType.Int32
+        ? OrtDecoderModel.IntegerTensor(type == TensorElementType.Int32, 1, values.Length, (_, t) => values[t])
+        : throw new NotSupportedException($"decoder integer inputs must be int64 or int32, not {type}");
 
     public void Dispose()
     {

@@ -317,7 +317,7 @@ public sealed class OrtDecoderModel : IDecoderModel
     }
 
     /// <summary>An integer tensor [rows, columns] of int32 or int64 (as the decoder declares the input).</summary>
-    private static OrtValue IntegerTensor(bool int32, int rows, int columns, Func<int, int, long> value)
+    internal static OrtValue IntegerTensor(bool int32, int rows, int columns, Func<int, int, long> value)
     {
         if (int32)
         {

@@ -188,16 +188,22 @@ public sealed class DemoRun(string outputDirectory, DemoSettings demoSettings, A
         string target = Path.Combine(runDirectory, RunDirectory.IterationName(0));
         if (evaluation is null || System.IO.Directory.Exists(target))
             return;
-        string staging = target + ".copying";
-        if (System.IO.Directory.Exists(staging))
-            System.IO.Directory.Delete(staging, recursive: true);
-        foreach (string file in System.IO.Directory.EnumerateFiles(evaluation, "*", SearchOption.AllDirectories))
+        string staging = AtomicDirectory.CreateStaging(target);
+        try
         {
-            string copy = Path.Combine(staging, Path.GetRelativePath(evaluation, file));
-            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-            File.Copy(file, copy);
+            foreach (string file in System.IO.Directory.EnumerateFiles(evaluation, "*", SearchOption.AllDirectories))
+            {
+                string copy = Path.Combine(staging, Path.GetRelativePath(evaluation, file));
+                System.IO.Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                File.Copy(file, copy);
+            }
+            AtomicDirectory.Publish(staging, target);
         }
-        System.IO.Directory.Move(staging, target);
+        catch
+        {
+            AtomicDirectory.DeleteQuietly(staging);
+            throw;
+        }
     }
 
     /// <summary>
