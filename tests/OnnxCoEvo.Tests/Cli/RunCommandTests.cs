@@ -92,7 +92,14 @@ public sealed class RunCommandTests : IDisposable
             RunConfig config = RunConfig.Load(Path.Combine(demo, "runs", recipe, RunConfig.ResolvedFileName));
             Assert.Equal(Path.Combine(demo, "agent-train", "model"), config.Model);
             Assert.Equal(Path.Combine(demo, "experts.jsonl"), config.Experts);
+            Assert.True(config.Rollout.ConstrainActions, recipe); // the demo's agents act inside each page's action space
+            Assert.Equal(new DemoSettings().RecipeLearningRate, config.Train.Lr);
+            Assert.Equal(new DemoSettings().RecipeDpoLearningRate, config.Train.DpoLr);
         }
+        Assert.Contains("every action decoded inside the page's action space", report);
+        // The base agent's evaluation is played once and shared: the second run's iteration 0 is a copy of the first's.
+        Assert.Equal(File.ReadAllText(Path.Combine(demo, "runs", "eto", "iter-00", "eval", "summary.json")),
+            File.ReadAllText(Path.Combine(demo, "runs", "eef-coevo", "iter-00", "eval", "summary.json")));
 
         // EEF + co-evolving agents: both agents' rollouts, the failure agent's phase, its hard negatives, EEF probes and the
         // target's SFT step, then the target's DPO + SFT.
@@ -110,6 +117,8 @@ public sealed class RunCommandTests : IDisposable
         Assert.Throws<ArgumentException>(() => Program.Dispatch(["demo", "--quick", "--recipes", "ppo", "--out", demo], TextWriter.Null));
         var budgets = Assert.Throws<ArgumentException>(() => Program.Dispatch(["demo", "--quick", "--train-tasks", "5", "--out", demo], TextWriter.Null));
         Assert.Contains("train_tasks", budgets.Message);
+        var free = Assert.Throws<ArgumentException>(() => Program.Dispatch(["demo", "--quick", "--free-actions", "--out", demo], TextWriter.Null));
+        Assert.Contains("constrain_actions", free.Message);
     }
 
     [Fact]
